@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Run the test suite once per available backend: cpu (NumPy) and strict
+# (array-api-strict) always, cuda (CuPy) when a CUDA device is usable.
+# Extra arguments go to every pytest run. Exits non-zero if any run fails.
+set -u
+cd "$(dirname "$0")/.."
+
+backends="${XGRAD_CI_BACKENDS:-cpu strict cuda}"
+status=0
+ran=0
+for backend in $backends; do
+    if ! reason=$(python -c "import sys, xgrad.backends as b; r = b.device_available('$backend'); print(r or ''); sys.exit(1 if r else 0)" 2>&1); then
+        echo "=== $backend: not available here, skipped ($reason)"
+        continue
+    fi
+    echo "=== pytest on $backend"
+    python -m pytest -q -p no:cacheprovider --xgrad-device="$backend" "$@"
+    rc=$?
+    ran=$((ran + 1))
+    if [ $rc -ne 0 ]; then
+        echo "=== $backend FAILED (pytest exit $rc)"
+        status=1
+    fi
+done
+if [ $ran -eq 0 ]; then
+    echo "no backend was available: nothing was tested"
+    exit 1
+fi
+exit $status

@@ -1,0 +1,537 @@
+"""The Tensor: one backend array plus autograd metadata, and the op dispatcher.
+
+The dispatcher (:func:`apply`, :func:`unary`, :func:`binary`) is the hot path of
+every operation: unwrap, check devices, run the op's forward on raw arrays,
+and record a graph node only when grad mode is on and an input requires grad.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from . import _dtypes
+from .autograd import grad_mode as _grad_mode
+from .autograd.graph import AccumulateGrad, Node, record
+
+__all__ = ["Tensor"]
+
+_GRAD = _grad_mode.STATE
+_new = object.__new__
+_SCALAR_TYPES = (bool, int, float, complex)
+
+
+class Tensor:
+    """An n-dimensional array on one device, which autograd can differentiate.
+
+    Make tensors with :func:`xgrad.tensor`, :func:`xgrad.asarray` or the other
+    creation functions rather than with this class directly.
+    """
+
+    __slots__ = ("_data", "_device", "_requires_grad", "_grad_fn", "_output_nr", "_grad",
+                 "_vc", "_hooks", "_base", "_retains_grad", "_cow", "_acc", "__weakref__")
+
+    def __init__(self, data, *, dtype=None, device=None, requires_grad=False):
+        from ._creation import tensor
+        t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+        _init(self, t._data, t._device)
+        self._requires_grad = t._requires_grad
+
+    # -- metadata ---------------------------------------------------------
+    @property
+    def dtype(self) -> _dtypes.DType:
+        """The xgrad dtype (``xgrad.float32``, ...)."""
+        return self._device.backend.from_native[self._data.dtype]
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def size(self):
+        """Number of elements (array API); also callable like PyTorch's ``x.size(dim)``."""
+        return _Size(_numel(self._data.shape), self._data.shape)
+
+    def numel(self) -> int:
+        return _numel(self._data.shape)
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def device(self):
+        """The :class:`xgrad.Device` holding the data."""
+        return self._device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    def __len__(self) -> int:
+        if not self._data.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if not self._data.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    # -- autograd metadata -----------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Start (or stop) recording operations on this leaf tensor; returns self."""
+        if self._grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
+                               "want to use a computed variable in a subgraph that doesn't require "
+                               "differentiation use var_no_grad = var.detach().")
+        if requires_grad and not self.dtype.is_inexact:
+            raise RuntimeError(f"only Tensors of floating point and complex dtype can require "
+                               f"gradients; this one is {self.dtype}")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad_fn(self):
+        """The graph node that made this tensor (None for leaves)."""
+        return self._grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        """True unless this tensor is the result of a recorded operation."""
+        return self._grad_fn is None
+
+    @property
+    def grad(self):
+        """The accumulated gradient (leaves, and non-leaves after ``retain_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, not {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {value.shape} "
+                                   f"vs {self.shape}")
+            if value._device is not self._device:
+                raise RuntimeError(f"assigned grad is on {value.device}, the tensor on {self.device}")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's data was modified in place."""
+        return self._vc[0]
+
+    @property
+    def data(self) -> "Tensor":
+        """The same data, detached from the graph (PyTorch's unchecked ``.data``)."""
+        t = _wrap(self._ensure_buffer(), self._device)
+        return t
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError("data must be set to a Tensor")
+        self._data = value._data
+        self._device = value._device
+
+    def detach(self) -> "Tensor":
+        """A tensor with the same data (shared) that is not part of any graph."""
+        t = _wrap(self._ensure_buffer(), self._device)
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> "Tensor":
+        """Make this tensor a leaf that does not require grad."""
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if not self._retains_grad:
+            self._retains_grad = True
+            self._grad_fn.add_retain_grad(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None
+        result replaces the gradient. Returns a handle with ``.remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            return self._grad_fn.add_tensor_hook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = []
+        return _HookHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        A non-scalar tensor needs ``gradient`` (the vector of the vector-Jacobian
+        product). The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        from .autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+    def _accumulator(self) -> AccumulateGrad:
+        """The graph node that accumulates into this leaf's ``.grad`` (one per leaf)."""
+        ref = self._acc
+        acc = ref() if ref is not None else None
+        if acc is None:
+            acc = AccumulateGrad(self)
+            self._acc = acc.ref()
+        return acc
+
+    def _ensure_buffer(self):
+        data = self._data = self._device.backend.ensure_buffer(self._data)
+        return data
+
+    # -- conversion ---------------------------------------------------------
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if _numel(self._data.shape) != 1:
+            raise RuntimeError(f"a Tensor with {_numel(self._data.shape)} elements cannot be "
+                               f"converted to Scalar")
+        return self._device.backend.to_numpy(self._data).item()
+
+    def tolist(self):
+        return self._device.backend.to_numpy(self._data).tolist()
+
+    def numpy(self, *, force: bool = False):
+        """The data as a NumPy array (shared on the cpu device, a copy elsewhere)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._device.backend.to_numpy(self._ensure_buffer())
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __array_namespace__(self, api_version=None):
+        import xgrad
+        if api_version is not None and api_version not in xgrad.SUPPORTED_API_VERSIONS:
+            raise ValueError(f"xgrad does not support array API version {api_version!r}")
+        return xgrad
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._ensure_buffer().__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._ensure_buffer().__dlpack_device__()
+
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``t.to(device)``, ``t.to(dtype)``, ``t.to(device, dtype)``, ``t.to(other)``.
+        Differentiable: the gradient goes back to the source device and dtype."""
+        from ._creation import parse_to_args
+        device, dtype, copy = parse_to_args(self, *args, **kwargs)
+        from . import _namespace as ns
+        out = self
+        if device is not None and device is not self._device:
+            out = ns.to_device(out, device)
+        if dtype is not None and dtype is not out.dtype:
+            out = ns.astype(out, dtype)
+        if copy and out is self:
+            out = ns.clone(self)
+        return out
+
+    def to_device(self, device, /, *, stream=None) -> "Tensor":
+        """The array API's ``x.to_device(device)``."""
+        from . import _namespace as ns
+        return ns.to_device(self, device)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        return self.to("cuda" if device is None else
+                       (f"cuda:{device}" if isinstance(device, int) else device))
+
+    # -- printing -----------------------------------------------------------
+    def __repr__(self) -> str:
+        from ._format import tensor_repr
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+
+class _Size(int):
+    """``x.size``: the element count (array API) that is also callable (PyTorch)."""
+
+    def __new__(cls, numel, shape):
+        obj = super().__new__(cls, numel)
+        obj._shape = tuple(shape)
+        return obj
+
+    def __call__(self, dim=None):
+        return self._shape if dim is None else self._shape[dim]
+
+
+class _HookHandle:
+    """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook):
+        self._hooks = hooks
+        self._hook = hook
+        hooks.append(hook)
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _numel(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+# -- construction ------------------------------------------------------------
+
+def _init(t, data, device):
+    t._data = data
+    t._device = device
+    t._requires_grad = False
+    t._grad_fn = None
+    t._output_nr = 0
+    t._grad = None
+    t._vc = [0]
+    t._hooks = None
+    t._base = None
+    t._retains_grad = False
+    t._cow = False
+    t._acc = None
+
+
+def _wrap(data, device) -> Tensor:
+    """A new leaf tensor around a backend array (no copy)."""
+    t = _new(Tensor)
+    _init(t, data, device)
+    return t
+
+
+def from_graph(data, device, node, output_nr: int = 0) -> Tensor:
+    """A tensor for output ``output_nr`` of graph node ``node``."""
+    t = _new(Tensor)
+    _init(t, data, device)
+    t._requires_grad = True
+    t._grad_fn = node
+    t._output_nr = output_nr
+    return t
+
+
+# -- dispatch ----------------------------------------------------------------
+
+def _device_mismatch(a, b):
+    return RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                        f"devices, {a} and {b}! Move one with .to(device) first.")
+
+
+def _coerce(value, device):
+    """A non-tensor operand as something the backend accepts: Python scalars stay
+    scalars (weakly typed, as the standard says); anything else becomes a tensor."""
+    if isinstance(value, _SCALAR_TYPES):
+        return value
+    if isinstance(value, numbers.Number):  # NumPy scalars and friends
+        return value.item() if hasattr(value, "item") else complex(value)
+    from ._creation import asarray
+    t = asarray(value, device=device)
+    if t._device is not device:
+        raise _device_mismatch(device, t._device)
+    return t
+
+
+def unary(op, x, params=None) -> Tensor:
+    """Run a one-input op."""
+    if not isinstance(x, Tensor):
+        x = _coerce_first(x)
+    dev = x._device
+    out = op.forward(dev.xp, x._data, **params) if params else op.forward(dev.xp, x._data)
+    if x._requires_grad and _GRAD.enabled and op.differentiable:
+        return record(op, (x,), (x._data,), out, params, dev)
+    return _result(op, out, dev, x)
+
+
+def binary(op, a, b, params=None) -> Tensor:
+    """Run a two-input op; either input may be a Python scalar."""
+    if isinstance(a, Tensor):
+        dev = a._device
+        ad = a._data
+        if isinstance(b, Tensor):
+            if b._device is not dev:
+                raise _device_mismatch(dev, b._device)
+            bd = b._data
+        else:
+            b = _coerce(b, dev)
+            bd = b._data if isinstance(b, Tensor) else b
+    else:
+        if not isinstance(b, Tensor):
+            b = _coerce_first(b)
+        dev = b._device
+        bd = b._data
+        a = _coerce(a, dev)
+        ad = a._data if isinstance(a, Tensor) else a
+    out = op.forward(dev.xp, ad, bd, **params) if params else op.forward(dev.xp, ad, bd)
+    if _GRAD.enabled and op.differentiable and (
+            (isinstance(a, Tensor) and a._requires_grad) or (isinstance(b, Tensor) and b._requires_grad)):
+        return record(op, (a, b), (ad, bd), out, params, dev)
+    return _result(op, out, dev, a)
+
+
+def apply(op, args, params=None):
+    """Run an op on any number of inputs (tensors, scalars or None)."""
+    dev = None
+    datas = []
+    needs_grad = False
+    for a in args:
+        if isinstance(a, Tensor):
+            if dev is None:
+                dev = a._device
+            elif a._device is not dev:
+                raise _device_mismatch(dev, a._device)
+            datas.append(a._data)
+            needs_grad = needs_grad or a._requires_grad
+        else:
+            datas.append(a)
+    if dev is None:
+        from .config import get_default_device
+        dev = get_default_device()
+        args = tuple(_coerce(a, dev) if a is not None and not isinstance(a, _SCALAR_TYPES) else a
+                     for a in args)
+        datas = [a._data if isinstance(a, Tensor) else a for a in args]
+    out = op.forward(dev.xp, *datas, **params) if params else op.forward(dev.xp, *datas)
+    if needs_grad and _GRAD.enabled and op.differentiable:
+        return record(op, tuple(args), tuple(datas), out, params, dev)
+    first = next((a for a in args if isinstance(a, Tensor)), None)
+    return _result(op, out, dev, first)
+
+
+def _result(op, out, dev, first):
+    """Wrap the output(s) of an unrecorded op."""
+    if op.nout != 1:
+        return tuple(_wrap(o, dev) for o in out)
+    t = _wrap(out, dev)
+    if op.view and first is not None:
+        t._vc = first._vc
+        t._base = first._base if first._base is not None else first
+    return t
+
+
+def _coerce_first(x):
+    from ._creation import asarray
+    return asarray(x)
+
+
+# -- in-place ----------------------------------------------------------------
+
+def check_inplace_allowed(t: Tensor) -> None:
+    """The errors PyTorch raises for in-place ops that autograd cannot record."""
+    if t._grad_fn is None and t._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation. Wrap it in `with xgrad.no_grad():` if you mean to update "
+                           "it, or use an out-of-place operation.")
+
+
+def inplace(t: Tensor, others, compute, write) -> Tensor:
+    """Update ``t`` in place; ``others`` are the other operands.
+
+    ``compute()`` returns the new value as a tensor (recorded when autograd
+    records this update); ``write(buffer)`` writes it into ``t``'s own buffer
+    and returns that buffer. A recorded update gives ``t`` the result's data and
+    graph position (the old buffer stays intact for the nodes that saved it);
+    an unrecorded one writes the backend array in place and bumps the version
+    counter, so a backward that saved the old value fails loudly.
+    """
+    if _GRAD.enabled and (t._requires_grad or any(
+            isinstance(o, Tensor) and o._requires_grad for o in others)):
+        check_inplace_allowed(t)
+        _adopt(t, compute())
+        return t
+    if not t._cow:
+        writable = t._device.backend.writable(t._data)
+        if writable:
+            t._data = write(t._data)
+            t._vc[0] += 1
+            return t
+        if writable is False:
+            raise RuntimeError("in-place write to a read-only tensor (a broadcast view?); "
+                               "clone() it first")
+    # an immutable 0-d scalar, or a gradient buffer that may alias another array
+    result = compute()
+    _check_same_shape(t, result)
+    data = result._data
+    t._data = data if data.dtype == t._data.dtype else t._device.xp.astype(data, t._data.dtype)
+    t._cow = False
+    t._vc[0] += 1
+    return t
+
+
+def _check_same_shape(t, result):
+    if tuple(result._data.shape) != tuple(t._data.shape):
+        raise RuntimeError(f"output with shape {t.shape} doesn't match the broadcast "
+                           f"shape {result.shape}")
+
+
+def _adopt(t: Tensor, result: Tensor) -> None:
+    """Make ``t`` stand for ``result``: its data, graph node and version counter."""
+    _check_same_shape(t, result)
+    if result._data.dtype != t._data.dtype:
+        raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output "
+                           f"type {t.dtype}")
+    t._data = result._data
+    t._requires_grad = result._requires_grad
+    t._grad_fn = result._grad_fn
+    t._output_nr = result._output_nr
+    t._vc = result._vc
+    t._base = None
+    t._cow = False
+
+
+Node.tensor_class = Tensor
+from . import _tensor_methods  # noqa: E402,F401  (operators and methods)

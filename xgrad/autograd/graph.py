@@ -1,0 +1,274 @@
+"""Graph nodes: what a recorded operation keeps for its backward.
+
+A :class:`Node` holds the op, the values its rules need (raw backend arrays),
+the version each saved tensor had, and one edge per input: ``(node, output_nr)``
+of the input's producer, or ``None`` for inputs that need no gradient. Leaves
+are reached through their :class:`AccumulateGrad` node. Nodes never refer to
+their outputs, so graphs form no reference cycles.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from .grad_mode import STATE as _GRAD
+
+__all__ = ["Node", "AccumulateGrad", "ArrayMeta", "record"]
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward. (node: {})")
+
+
+class ArrayMeta:
+    """Stands in for an input a rule did not save: only its shape and dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+class _GraphNode:
+    """What Node, AccumulateGrad and custom-Function nodes share: hooks and naming."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """``((node, output_nr), ...)`` per input, ``(None, 0)`` where no gradient flows."""
+        return tuple((None, 0) if e is None else e for e in self.next_edges)
+
+
+class Node(_GraphNode):
+    """A recorded op. ``apply`` turns output gradients into input gradients."""
+
+    __slots__ = ("op", "params", "device", "next_edges", "saved", "saved_out", "versions",
+                 "in_meta", "pre_hooks", "trace", "__weakref__")
+    tensor_class = None  # set by xgrad._tensor (Tensor), to keep imports one-way
+
+    def name(self) -> str:
+        return self.op.grad_name
+
+    # -- hooks -------------------------------------------------------------
+    def add_tensor_hook(self, output_nr: int, hook):
+        from .._tensor import _HookHandle
+        if self.pre_hooks is None:
+            self.pre_hooks = {}
+        return _HookHandle(self.pre_hooks.setdefault(output_nr, []), hook)
+
+    def add_retain_grad(self, tensor) -> None:
+        ref = weakref.ref(tensor)
+
+        def retain(grad):
+            t = ref()
+            if t is not None:
+                t._grad = grad.detach() if t._grad is None else t._grad + grad.detach()
+        retain.retains_grad = True
+        self.add_tensor_hook(tensor._output_nr, retain)
+
+    # -- backward ------------------------------------------------------------
+    def release(self) -> None:
+        """Free the saved values (after a backward without ``retain_graph``)."""
+        if self.saved is not None and self.op.needs_saved:
+            self.saved = None
+            self.saved_out = None
+
+    def check_saved(self) -> None:
+        if self.saved is None:
+            raise RuntimeError(FREED_MESSAGE.format(self.name()))
+        for counter, expected in self.versions:
+            if counter[0] != expected:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: it is an input or output of {self.name()} and is at "
+                    f"version {counter[0]}; expected version {expected} instead. Use an "
+                    f"out-of-place operation, or clone() the tensor before modifying it.")
+
+    def apply(self, grads: list, create_graph: bool) -> list:
+        """Input gradients (raw arrays, or Tensors when ``create_graph``) for ``grads``,
+        the gradients of this node's outputs (None for an output nothing flowed into)."""
+        self.check_saved()
+        op = self.op
+        if create_graph:
+            import xgrad as xp
+            g, out, inputs = self._tensor_arguments(grads)
+        else:
+            xp = self.device.xp
+            g = grads[0] if op.nout == 1 else tuple(self._fill_zeros(xp, grads))
+            out = self.saved_out
+            inputs = self._raw_arguments()
+        params = self.params or {}
+        if op.vjp_all is not None:
+            results = list(op.vjp_all(xp, g, out, *inputs, **params))
+        else:
+            results = [None if edge is None or rule is None else rule(xp, g, out, *inputs, **params)
+                       for edge, rule in zip(self.next_edges, op.vjps)]
+        for i, edge in enumerate(self.next_edges):
+            if edge is None or results[i] is None:
+                results[i] = None
+            else:
+                results[i] = self._conform(xp, results[i], i, create_graph)
+        return results
+
+    def _raw_arguments(self):
+        return tuple(ArrayMeta(*meta) if value is None and meta is not None else value
+                     for value, meta in zip(self.saved, self.in_meta))
+
+    def _fill_zeros(self, xp, grads):
+        outs = self.saved_out
+        for g, o in zip(grads, outs):
+            yield xp.zeros_like(o) if g is None else g
+
+    def _tensor_arguments(self, grads):
+        """The rule's arguments as tensors on the graph, so its result is differentiable."""
+        T = self.tensor_class
+        from .._tensor import _wrap, from_graph
+        device = self.device
+        tensors = [g if g is None or isinstance(g, T) else _wrap(g, device) for g in grads]
+        out = self.saved_out
+        if self.op.nout == 1:
+            g = tensors[0]
+            out = None if out is None else from_graph(out, device, self, 0)
+        else:
+            out = tuple(from_graph(o, device, self, i) for i, o in enumerate(out)) \
+                if out is not None else None
+            g = tuple(_zeros_tensor_like(o, device) if t is None else t
+                      for t, o in zip(tensors, self.saved_out))
+        inputs = []
+        backend = device.backend
+        for value, meta, edge in zip(self.saved, self.in_meta, self.next_edges):
+            if value is None:
+                inputs.append(None if meta is None else
+                              ArrayMeta(meta[0], backend.from_native[meta[1]]))
+            elif type(value) in (bool, int, float, complex):
+                inputs.append(value)
+            elif edge is None:
+                inputs.append(_wrap(value, device))
+            elif isinstance(edge[0], AccumulateGrad):
+                inputs.append(edge[0].variable)
+            else:
+                inputs.append(from_graph(value, device, edge[0], edge[1]))
+        return g, out, tuple(inputs)
+
+    def _conform(self, xp, grad, i, create_graph):
+        """Undo broadcasting and match the input's dtype: the one shared place for both."""
+        shape, dtype = self.in_meta[i]
+        if tuple(grad.shape) != tuple(shape):
+            if not self.op.broadcasts:
+                raise RuntimeError(f"internal error: the gradient rule of {self.op.name} returned "
+                                   f"shape {tuple(grad.shape)} for an input of shape {tuple(shape)}")
+            grad = sum_to(xp, grad, tuple(shape))
+        if create_graph:
+            native = grad._data.dtype
+            if native != dtype:
+                grad = xp.astype(grad, self.device.backend.from_native[dtype])
+        elif grad.dtype != dtype:
+            grad = xp.astype(grad, dtype)
+        return grad
+
+
+def _zeros_tensor_like(array, device):
+    from .._tensor import _wrap
+    return _wrap(device.xp.zeros_like(array), device)
+
+
+def sum_to(xp, g, shape: tuple):
+    """Sum ``g`` down to ``shape``: the reverse of broadcasting ``shape`` to ``g.shape``."""
+    lead = g.ndim - len(shape)
+    gshape = tuple(g.shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes)
+    return xp.reshape(g, shape) if tuple(g.shape) != shape else g
+
+
+class AccumulateGrad(_GraphNode):
+    """The node that adds incoming gradients into a leaf's ``.grad``."""
+
+    __slots__ = ("variable", "__weakref__")
+    next_edges = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def ref(self):
+        return weakref.ref(self)
+
+
+def record(op, args, datas, out, params, device):
+    """Wrap ``out`` in tensor(s) and record a Node for ``op`` applied to ``args``."""
+    T = Node.tensor_class
+    node = Node()
+    node.op = op
+    node.params = params
+    node.device = device
+    node.pre_hooks = None
+    node.trace = None
+    edges = []
+    metas = []
+    versions = []
+    save_in = op.save_in
+    save_all = save_in == "all"
+    saved = []
+    for i, a in enumerate(args):
+        if isinstance(a, T):
+            if a._requires_grad:
+                fn = a._grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
+                d = datas[i]
+                metas.append((d.shape, d.dtype))
+            else:
+                edges.append(None)
+                metas.append(None)
+            if save_all or i in save_in:
+                saved.append(datas[i])
+                versions.append((a._vc, a._vc[0]))
+            else:
+                saved.append(None)
+        else:
+            edges.append(None)
+            metas.append(None)
+            saved.append(a)  # Python scalars and None are constants of the op
+    node.next_edges = tuple(edges)
+    node.in_meta = tuple(metas)
+    node.saved = tuple(saved)
+    node.saved_out = out if op.save_out else None
+    if _GRAD.anomaly:
+        from .anomaly import capture_trace
+        node.trace = capture_trace()
+    from .._tensor import from_graph
+    if op.nout == 1:
+        result = from_graph(out, device, node, 0)
+        if op.save_out:
+            versions.append((result._vc, 0))
+        if op.view:
+            a = args[0]
+            result._base = a._base if a._base is not None else a
+            result._vc = a._vc
+            if op.save_out:
+                versions[-1] = (a._vc, a._vc[0])
+    else:
+        result = tuple(from_graph(o, device, node, i) for i, o in enumerate(out))
+        if op.save_out:
+            versions.extend((r._vc, 0) for r in result)
+    node.versions = tuple(versions)
+    return result

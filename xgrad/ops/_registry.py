@@ -1,0 +1,94 @@
+"""The op registry: each differentiable operation is one :class:`Op`.
+
+An op is a forward function and one VJP rule per input, all written against an
+array API namespace ``xp``:
+
+    forward(xp, *inputs, **params)            -> output
+    vjp_i(xp, g, out, *inputs, **params)      -> gradient for input i
+
+The engine calls the rules with ``xp`` = the backend namespace and raw arrays
+for ordinary backward, and with ``xp`` = the xgrad namespace and Tensors when
+``create_graph=True``, so the same formula gives higher derivatives. Inputs a
+rule does not use need not be saved (``saves``); the engine then passes an
+object with only ``.shape``, ``.dtype`` and ``.ndim``. Broadcasting is undone
+by the engine, never by a rule (``broadcasts=True``).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["Op", "defop", "REGISTRY", "ALL"]
+
+REGISTRY: dict[str, "Op"] = {}
+
+ALL = "all"  # saves=ALL: every input is saved
+
+
+class Op:
+    """One operation's rules and facts. See the module docstring."""
+
+    __slots__ = ("name", "forward", "vjps", "vjp_all", "jvp", "save_out", "save_in",
+                 "broadcasts", "differentiable", "view", "nout", "grad_name", "doc",
+                 "needs_saved")
+
+    def __repr__(self) -> str:
+        return f"<Op {self.name}>"
+
+    def saves_input(self, i: int) -> bool:
+        return self.save_in is ALL or i in self.save_in
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[_\W]+", name) if part)
+
+
+def defop(name, forward, vjp=None, *, jvp=None, saves=ALL, broadcasts=False, view=False,
+          nout=1, grad_name=None, doc=None) -> Op:
+    """Register an op and return it.
+
+    ``vjp``: a tuple with one rule per input (``None`` for an input that has no
+    gradient), or one callable returning a tuple of gradients, for ops with a
+    variable number of inputs. Without ``vjp`` the op is not differentiable: its
+    outputs never require grad. ``saves``: which values backward needs: ``ALL``
+    inputs (the default), or a tuple of input indices and/or ``"out"``.
+    ``view``: the output may share memory with input 0 (so they share a version
+    counter). ``nout``: number of outputs (``forward`` then returns a tuple and
+    the rules get tuples for ``g`` and ``out``).
+    """
+    op = Op()
+    op.name = name
+    op.forward = forward
+    op.differentiable = vjp is not None
+    op.vjp_all = vjp if callable(vjp) else None
+    op.vjps = tuple(vjp) if isinstance(vjp, (tuple, list)) else None
+    op.jvp = jvp
+    if saves is ALL:
+        op.save_in, op.save_out = ALL, False
+    else:
+        op.save_out = "out" in saves
+        op.save_in = frozenset(s for s in saves if s != "out")
+    op.needs_saved = op.save_out or op.save_in is ALL or bool(op.save_in)
+    op.broadcasts = broadcasts
+    op.view = view
+    op.nout = nout
+    op.grad_name = grad_name or _camel(name) + "Backward0"
+    op.doc = doc
+    if name in REGISTRY:
+        raise ValueError(f"op {name!r} is registered twice")
+    REGISTRY[name] = op
+    return op
+
+
+def is_backend_namespace(xp) -> bool:
+    """True when rules run on raw backend arrays, False when on xgrad tensors."""
+    return getattr(xp, "__xgrad_backend__", None) is not None
+
+
+def call(xp, op: Op, *args, **params):
+    """Use a registered op inside a rule, in either mode: its forward on raw arrays,
+    or the recorded (differentiable) op on tensors."""
+    if is_backend_namespace(xp):
+        return op.forward(xp, *args, **params)
+    from .._tensor import apply
+    return apply(op, args, params or None)

@@ -1,0 +1,158 @@
+"""Indexing: ``x[key]``, ``x[key] = v``, ``take``, ``take_along_axis``.
+
+The gradient of reading ``x[key]`` is the incoming gradient added into zeros
+at ``key`` (a scatter-add, so repeated integer indices add up). The scatter-add
+itself is an op (:data:`INDEX_ADD`) whose gradient is indexing again, so
+indexing is differentiable to any order.
+"""
+
+from __future__ import annotations
+
+from .._tensor import Tensor, apply, unary
+from ._registry import call, defop, is_backend_namespace
+
+
+def normalize_key(key, device):
+    """``key`` with tensors replaced by raw arrays (and lists by index arrays).
+
+    Returns ``(raw_key, advanced, integer)``: whether the key holds arrays at
+    all, and whether it holds integer arrays (whose repeats need a scatter-add).
+    """
+    parts = key if isinstance(key, tuple) else (key,)
+    raw, advanced, integer = [], False, False
+    for k in parts:
+        if isinstance(k, Tensor):
+            if k._device is not device:
+                raise RuntimeError(f"indices are on {k.device} but the tensor is on {device}")
+            k = k._data
+        elif isinstance(k, list):
+            from .._creation import asarray
+            k = asarray(k, device=device)._data
+        if hasattr(k, "shape") and hasattr(k, "dtype") and not isinstance(k, (int, bool)):
+            advanced = True
+            integer = integer or device.backend.from_native.get(k.dtype).kind != "b"
+        raw.append(k)
+    raw_key = tuple(raw) if isinstance(key, tuple) else raw[0]
+    return raw_key, advanced, integer
+
+
+def _copy(xp, x):
+    return xp.asarray(x, copy=True)
+
+
+def _index_add_forward(xp, target, values, *, key, integer):
+    out = _copy(xp, target)
+    if integer:
+        xp.__xgrad_backend__.scatter_add(out, key, values)
+    else:
+        out[key] += values
+    return out
+
+
+INDEX_ADD = defop("index_add", _index_add_forward,
+                  (lambda xp, g, out, target, values, *, key, integer: g,
+                   lambda xp, g, out, target, values, *, key, integer: g[key]),
+                  saves=(), broadcasts=True, grad_name="IndexPutBackward0")
+
+
+def scatter_into_zeros(xp, shape, key, values, integer):
+    """Zeros of ``shape`` with ``values`` added at ``key``, in either mode."""
+    zeros = xp.zeros(tuple(shape), dtype=values.dtype, device=values.device)
+    if is_backend_namespace(xp):  # raw arrays: write straight into the fresh zeros
+        if integer:
+            xp.__xgrad_backend__.scatter_add(zeros, key, values)
+        else:
+            zeros[key] = values
+        return zeros
+    raw_key, _, _ = normalize_key(key, values.device)
+    return call(xp, INDEX_ADD, zeros, values, key=raw_key, integer=integer)
+
+
+def _getitem_vjp(xp, g, out, x, *, key, integer=False):
+    return scatter_into_zeros(xp, x.shape, key, g, integer)
+
+
+GETITEM = defop("getitem", lambda xp, x, *, key: x[key], (_getitem_vjp,), saves=(), view=True,
+                grad_name="SliceBackward0")
+INDEX = defop("index", lambda xp, x, *, key, integer: x[key], (_getitem_vjp,), saves=(),
+              grad_name="IndexBackward0")
+
+
+def _setitem_forward(xp, x, values, *, key):
+    out = _copy(xp, x)
+    out[key] = values
+    return out
+
+
+SETITEM = defop("setitem", _setitem_forward,
+                (lambda xp, g, out, x, values, *, key: call(xp, SETITEM, g, 0.0, key=key),
+                 lambda xp, g, out, x, values, *, key: g[key]),
+                saves=(), broadcasts=True, grad_name="CopySlices")
+
+
+def getitem(x: Tensor, key):
+    """``x[key]``: basic slicing (a view), integer-array or boolean-mask indexing."""
+    raw, advanced, integer = normalize_key(key, x._device)
+    if advanced:
+        return unary(INDEX, x, {"key": raw, "integer": integer})
+    return unary(GETITEM, x, {"key": raw})
+
+
+def setitem_result(x: Tensor, key, value) -> Tensor:
+    """What ``x`` becomes after ``x[key] = value``, recorded (used when autograd records)."""
+    raw, _, _ = normalize_key(key, x._device)
+    return apply(SETITEM, (x, value), {"key": raw})
+
+
+def _take_key(ndim, axis, indices):
+    axis = axis % ndim
+    return (slice(None),) * axis + (indices,)
+
+
+def _take_forward(xp, x, indices, *, axis):
+    return xp.take(x, indices, axis=axis)
+
+
+TAKE = defop("take", _take_forward,
+             (lambda xp, g, out, x, indices, *, axis:
+              scatter_into_zeros(xp, x.shape, _take_key(len(x.shape), axis, indices), g, True), None),
+             saves=(1,))
+
+
+def take(x, indices, /, *, axis=None):
+    """Elements of ``x`` at integer ``indices`` along ``axis``."""
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError("take needs axis= for arrays of more than one dimension")
+        axis = 0
+    return apply(TAKE, (x, indices), {"axis": axis})
+
+
+def _along_axis_key(xp, shape, indices, axis):
+    """The full integer index that take_along_axis reads (for its scatter-add)."""
+    ndim = len(shape)
+    axis = axis % ndim
+    key = []
+    for d in range(ndim):
+        if d == axis:
+            key.append(indices)
+        else:
+            r = xp.arange(shape[d], device=indices.device)
+            key.append(xp.reshape(r, tuple(shape[d] if i == d else 1 for i in range(ndim))))
+    return tuple(key)
+
+
+def _take_along_axis_vjp(xp, g, out, x, indices, *, axis):
+    raw_indices = indices._data if isinstance(indices, Tensor) else indices
+    backend_xp = indices._device.xp if isinstance(indices, Tensor) else xp
+    key = _along_axis_key(backend_xp, tuple(g.shape), raw_indices, axis)
+    return scatter_into_zeros(xp, x.shape, key, g, True)
+
+
+TAKE_ALONG_AXIS = defop("take_along_axis", lambda xp, x, indices, *, axis: xp.take_along_axis(x, indices, axis=axis),
+                        (_take_along_axis_vjp, None), saves=(1,))
+
+
+def take_along_axis(x, indices, /, *, axis=-1):
+    """Elements of ``x`` at ``indices`` (same rank as ``x``) along ``axis``."""
+    return apply(TAKE_ALONG_AXIS, (x, indices), {"axis": axis})

@@ -1,0 +1,200 @@
+"""Shape manipulation. Their gradients only move the incoming gradient back."""
+
+from __future__ import annotations
+
+from .._tensor import Tensor, apply, unary
+from ._registry import defop
+from .reductions import normalize_axes
+
+
+def _same_shape_as_input(xp, g, out, x, **params):
+    return xp.reshape(g, tuple(x.shape))
+
+
+RESHAPE = defop("reshape", lambda xp, x, *, shape, copy=None: xp.reshape(x, shape, copy=copy),
+                (_same_shape_as_input,), saves=(), view=True, grad_name="ViewBackward0")
+EXPAND_DIMS = defop("expand_dims", lambda xp, x, *, axis: xp.expand_dims(x, axis=axis),
+                    (_same_shape_as_input,), saves=(), view=True, grad_name="UnsqueezeBackward0")
+SQUEEZE = defop("squeeze", lambda xp, x, *, axis: xp.squeeze(x, axis=axis),
+                (_same_shape_as_input,), saves=(), view=True)
+# broadcasting is undone by the engine, so the rule passes g through
+BROADCAST_TO = defop("broadcast_to", lambda xp, x, *, shape: xp.broadcast_to(x, shape),
+                     (lambda xp, g, out, x, *, shape: g,), saves=(), view=True, broadcasts=True,
+                     grad_name="ExpandBackward0")
+
+
+def _inverse_permutation(axes):
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a] = i
+    return tuple(inverse)
+
+
+PERMUTE_DIMS = defop("permute_dims", lambda xp, x, *, axes: xp.permute_dims(x, axes),
+                     (lambda xp, g, out, x, *, axes: xp.permute_dims(g, _inverse_permutation(axes)),),
+                     saves=(), view=True, grad_name="PermuteBackward0")
+FLIP = defop("flip", lambda xp, x, *, axis=None: xp.flip(x, axis=axis),
+             (lambda xp, g, out, x, *, axis=None: xp.flip(g, axis=axis),), saves=())
+ROLL = defop("roll", lambda xp, x, *, shift, axis=None: xp.roll(x, shift, axis=axis),
+             (lambda xp, g, out, x, *, shift, axis=None:
+              xp.roll(g, tuple(-s for s in shift) if isinstance(shift, tuple) else -shift, axis=axis),),
+             saves=())
+
+
+def _slice_along(axis, start, stop, ndim):
+    return (slice(None),) * axis + (slice(start, stop),) + (slice(None),) * (ndim - axis - 1)
+
+
+def _concat_vjp(xp, g, out, *arrays, axis=0, shapes):
+    if axis is None:  # the inputs were flattened
+        sizes = [_numel(shape) for shape in shapes]
+        starts = _cumulative(sizes)
+        return tuple(xp.reshape(g[s:s + n], shape) for shape, s, n in zip(shapes, starts, sizes))
+    ax = normalize_axes(axis, g.ndim)[0]
+    sizes = [shape[ax] for shape in shapes]
+    return tuple(g[_slice_along(ax, s, s + n, g.ndim)] for s, n in zip(_cumulative(sizes), sizes))
+
+
+def _cumulative(sizes):
+    starts, total = [], 0
+    for n in sizes:
+        starts.append(total)
+        total += n
+    return starts
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+CONCAT = defop("concat", lambda xp, *arrays, axis=0, shapes: xp.concat(arrays, axis=axis), _concat_vjp,
+               saves=(), grad_name="CatBackward0")
+
+
+def _stack_vjp(xp, g, out, *arrays, axis=0):
+    ax = normalize_axes(axis, g.ndim)[0]
+    return tuple(g[(slice(None),) * ax + (i,)] for i in range(len(arrays)))
+
+
+STACK = defop("stack", lambda xp, *arrays, axis=0: xp.stack(arrays, axis=axis), _stack_vjp, saves=())
+
+
+def reshape(x, /, shape, *, copy=None):
+    """The same elements in a new shape (one entry may be -1)."""
+    shape = tuple(shape) if not isinstance(shape, int) else (shape,)
+    return unary(RESHAPE, x, {"shape": shape} if copy is None else {"shape": shape, "copy": copy})
+
+
+def permute_dims(x, /, axes):
+    """Reorder the axes: output axis i is input axis ``axes[i]``."""
+    return unary(PERMUTE_DIMS, x, {"axes": tuple(axes)})
+
+
+def expand_dims(x, /, *, axis=0):
+    """Insert a size-1 axis at ``axis``."""
+    return unary(EXPAND_DIMS, x, {"axis": axis})
+
+
+def squeeze(x, /, axis):
+    """Remove the size-1 axes ``axis``."""
+    return unary(SQUEEZE, x, {"axis": axis})
+
+
+def broadcast_to(x, /, shape):
+    """``x`` broadcast to ``shape`` (a read-only view)."""
+    return unary(BROADCAST_TO, x, {"shape": tuple(shape)})
+
+
+def flip(x, /, *, axis=None):
+    """Reverse the order of elements along ``axis`` (all axes by default)."""
+    return unary(FLIP, x, None if axis is None else {"axis": axis})
+
+
+def roll(x, /, shift, *, axis=None):
+    """Shift elements along ``axis``, wrapping around."""
+    return unary(ROLL, x, {"shift": tuple(shift) if isinstance(shift, list) else shift, "axis": axis})
+
+
+def concat(arrays, /, *, axis=0):
+    """Join arrays along an existing axis (``axis=None``: flatten first)."""
+    arrays = tuple(arrays)
+    return apply(CONCAT, arrays, {"axis": axis, "shapes": tuple(tuple(a.shape) for a in arrays)})
+
+
+def stack(arrays, /, *, axis=0):
+    """Join arrays along a new axis."""
+    return apply(STACK, tuple(arrays), {"axis": axis})
+
+
+def moveaxis(x, source, destination, /):
+    """Move axes ``source`` to positions ``destination``."""
+    ndim = x.ndim
+    src = normalize_axes(source, ndim) if isinstance(source, int) else \
+        tuple(s % ndim for s in source)
+    dst = normalize_axes(destination, ndim) if isinstance(destination, int) else \
+        tuple(d % ndim for d in destination)
+    if len(src) != len(dst):
+        raise ValueError("source and destination must have the same number of axes")
+    order = [i for i in range(ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute_dims(x, order)
+
+
+def unstack(x, /, *, axis=0):
+    """The slices of ``x`` along ``axis``, as a tuple."""
+    ax = normalize_axes(axis, x.ndim)[0]
+    return tuple(x[(slice(None),) * ax + (i,)] for i in range(x.shape[ax]))
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """The shape that all ``shapes`` broadcast to."""
+    ndim = max((len(s) for s in shapes), default=0)
+    result = []
+    for i in range(-ndim, 0):
+        sizes = {s[i] for s in shapes if len(s) >= -i and s[i] != 1}
+        if len(sizes) > 1:
+            raise ValueError(f"shapes {', '.join(map(str, shapes))} cannot be broadcast together")
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def broadcast_arrays(*arrays):
+    """The arrays broadcast against each other."""
+    shape = broadcast_shapes(*(tuple(a.shape) for a in arrays))
+    return [a if tuple(a.shape) == shape else broadcast_to(a, shape) for a in arrays]
+
+
+def tile(x, repetitions, /):
+    """``x`` repeated ``repetitions[i]`` times along axis i."""
+    reps = tuple(repetitions)
+    ndim = max(x.ndim, len(reps))
+    reps = (1,) * (ndim - len(reps)) + reps
+    x = reshape(x, (1,) * (ndim - x.ndim) + tuple(x.shape))
+    # put a broadcast axis before each axis, then merge the pairs
+    expanded = reshape(x, tuple(d for s in x.shape for d in (1, s)))
+    target = tuple(d for r, s in zip(reps, x.shape) for d in (r, s))
+    return reshape(broadcast_to(expanded, target), tuple(r * s for r, s in zip(reps, x.shape)))
+
+
+def repeat(x, repeats, /, *, axis=None):
+    """Repeat each element ``repeats`` times (an int or one count per element)."""
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    ax = normalize_axes(axis, x.ndim)[0]
+    if isinstance(repeats, int):
+        shape = tuple(x.shape)
+        expanded = expand_dims(x, axis=ax + 1)
+        target = shape[:ax + 1] + (repeats,) + shape[ax + 1:]
+        merged = shape[:ax] + (shape[ax] * repeats,) + shape[ax + 1:]
+        return reshape(broadcast_to(expanded, target), merged)
+    from .indexing import take
+    counts = repeats.tolist() if isinstance(repeats, Tensor) else list(repeats)
+    index = [i for i, c in enumerate(counts) for _ in range(int(c))]
+    from .._creation import asarray
+    import xgrad
+    return take(x, asarray(index, dtype=xgrad.int64, device=x.device), axis=ax)
