@@ -45,3 +45,14 @@ pi = _math.pi
 inf = _math.inf
 nan = _math.nan
 newaxis = None
+
+
+_SUBMODULES = ("nn", "optim", "func", "linalg", "fft", "viz", "utils", "testing", "info")
+
+
+def __getattr__(name):
+    """Import submodules (``xgrad.nn``, ``xgrad.linalg``, ...) on first use."""
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'xgrad' has no attribute {name!r}")

@@ -11,6 +11,7 @@ import numbers
 
 from . import _dtypes
 from .autograd import grad_mode as _grad_mode
+from .autograd.forward_state import STATE as _FW
 from .autograd.graph import AccumulateGrad, Node, record
 
 __all__ = ["Tensor"]
@@ -394,8 +395,12 @@ def unary(op, x, params=None) -> Tensor:
     dev = x._device
     out = op.forward(dev.xp, x._data, **params) if params else op.forward(dev.xp, x._data)
     if x._requires_grad and _GRAD.enabled and op.differentiable:
-        return record(op, (x,), (x._data,), out, params, dev)
-    return _result(op, out, dev, x)
+        result = record(op, (x,), (x._data,), out, params, dev)
+    else:
+        result = _result(op, out, dev, x)
+    if _FW.depth:
+        return _FW.hook(op, (x,), params, result)
+    return result
 
 
 def binary(op, a, b, params=None) -> Tensor:
@@ -420,8 +425,12 @@ def binary(op, a, b, params=None) -> Tensor:
     out = op.forward(dev.xp, ad, bd, **params) if params else op.forward(dev.xp, ad, bd)
     if _GRAD.enabled and op.differentiable and (
             (isinstance(a, Tensor) and a._requires_grad) or (isinstance(b, Tensor) and b._requires_grad)):
-        return record(op, (a, b), (ad, bd), out, params, dev)
-    return _result(op, out, dev, a)
+        result = record(op, (a, b), (ad, bd), out, params, dev)
+    else:
+        result = _result(op, out, dev, a)
+    if _FW.depth:
+        return _FW.hook(op, (a, b), params, result)
+    return result
 
 
 def apply(op, args, params=None):
@@ -447,9 +456,13 @@ def apply(op, args, params=None):
         datas = [a._data if isinstance(a, Tensor) else a for a in args]
     out = op.forward(dev.xp, *datas, **params) if params else op.forward(dev.xp, *datas)
     if needs_grad and _GRAD.enabled and op.differentiable:
-        return record(op, tuple(args), tuple(datas), out, params, dev)
-    first = next((a for a in args if isinstance(a, Tensor)), None)
-    return _result(op, out, dev, first)
+        result = record(op, tuple(args), tuple(datas), out, params, dev)
+    else:
+        first = next((a for a in args if isinstance(a, Tensor)), None)
+        result = _result(op, out, dev, first)
+    if _FW.depth:
+        return _FW.hook(op, tuple(args), params, result)
+    return result
 
 
 def _result(op, out, dev, first):

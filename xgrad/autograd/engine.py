@@ -9,6 +9,7 @@ own operations are recorded and can be differentiated again).
 from __future__ import annotations
 
 from .grad_mode import STATE as _GRAD
+from .anomaly import check_gradients
 from .graph import AccumulateGrad
 
 __all__ = ["run_backward", "gradient_edge"]
@@ -103,6 +104,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None,
                     _capture(node, grads, targets, captured, inputs, accumulate, create_graph)
                 if needed is None or node in needed:
                     results = node.apply(grads, create_graph)
+                    if _GRAD.anomaly:
+                        check_gradients(node, results)
                     if not retain_graph:
                         node.release()
             for i, edge in enumerate(node.next_edges):
