@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 
+from ..backends import dtype_of_native
 from .grad_mode import STATE as _GRAD
 
 __all__ = ["Node", "AccumulateGrad", "ArrayMeta", "record"]
@@ -150,11 +151,9 @@ class Node(_GraphNode):
             g = tuple(_zeros_tensor_like(o, device) if t is None else t
                       for t, o in zip(tensors, self.saved_out))
         inputs = []
-        backend = device.backend
         for value, meta, edge in zip(self.saved, self.in_meta, self.next_edges):
             if value is None:
-                inputs.append(None if meta is None else
-                              ArrayMeta(meta[0], backend.from_native[meta[1]]))
+                inputs.append(None if meta is None else ArrayMeta(meta[0], dtype_of_native(meta[1])))
             elif type(value) in (bool, int, float, complex):
                 inputs.append(value)
             elif edge is None:
@@ -176,7 +175,7 @@ class Node(_GraphNode):
         if create_graph:
             native = grad._data.dtype
             if native != dtype:
-                grad = xp.astype(grad, self.device.backend.from_native[dtype])
+                grad = xp.astype(grad, dtype_of_native(dtype))
         elif grad.dtype != dtype:
             grad = xp.astype(grad, dtype)
         return grad

@@ -15,7 +15,7 @@ import importlib
 import threading
 import types
 
-from .._dtypes import ALL_DTYPES, DType
+from .._dtypes import ALL_DTYPES, DType, float32 as _FLOAT32
 
 __all__ = ["Device", "Backend", "device", "register_backend", "backend_names",
            "device_available", "BackendUnavailable"]
@@ -107,6 +107,12 @@ def _own_namespace(namespace, backend):
     own = types.ModuleType(f"xgrad.backends[{backend.name}]")
     own.__dict__.update({k: v for k, v in vars(namespace).items()
                          if not (k.startswith("__") and k.endswith("__"))})
+    for extension in ("linalg", "fft"):  # extensions may be loaded lazily by __getattr__
+        if extension not in own.__dict__:
+            try:
+                setattr(own, extension, getattr(namespace, extension))
+            except AttributeError:
+                pass
     own.__xgrad_backend__ = backend
     return own
 
@@ -137,6 +143,17 @@ def set_seed(seed: int) -> None:
     _SEED[0] = seed
     for backend in list(_BACKENDS.values()):
         backend.seed(seed)
+
+
+def dtype_of_native(native) -> DType:
+    """The xgrad dtype of any loaded backend's native dtype object."""
+    for backend in list(_BACKENDS.values()):
+        # compare only with dtypes of the same library (strict warns on cross-library ==)
+        if type(native) is type(backend.to_native[_FLOAT32]):
+            dt = backend.from_native.get(native)
+            if dt is not None:
+                return dt
+    raise TypeError(f"{native!r} is not a dtype of any loaded backend")
 
 
 def register_backend(name: str, backend_class: type[Backend]) -> None:
