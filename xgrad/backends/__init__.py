@@ -149,11 +149,15 @@ def dtype_of_native(native) -> DType:
     """The xgrad dtype of any loaded backend's native dtype object."""
     for backend in list(_BACKENDS.values()):
         # compare only with dtypes of the same library (strict warns on cross-library ==)
-        if type(native) is type(backend.to_native[_FLOAT32]):
+        if _library_of(native) == _library_of(backend.to_native[_FLOAT32]):
             dt = backend.from_native.get(native)
             if dt is not None:
                 return dt
     raise TypeError(f"{native!r} is not a dtype of any loaded backend")
+
+
+def _library_of(obj) -> str:
+    return type(obj).__module__.partition(".")[0]
 
 
 def register_backend(name: str, backend_class: type[Backend]) -> None:
