@@ -95,9 +95,8 @@ def _numerical(fn, inputs, diff, eps):
                 bumped[e] += sign * eps
                 xi = xgrad.asarray(bumped.reshape(x.shape), dtype=x.dtype, device=x.device)
                 args = list(inputs)
-                args[i] = xi
-                with xgrad.no_grad():
-                    values.append([to_numpy(o).reshape(-1) for o in _outputs(fn, args)])
+                args[i] = xi.requires_grad_(True)  # fn may itself differentiate (gradgradcheck)
+                values.append([to_numpy(o.detach()).reshape(-1) for o in _outputs(fn, args)])
             for k in range(len(base)):
                 jac[k][col][:, e] = (values[0][k] - values[1][k]) / (2 * eps)
     return jac
