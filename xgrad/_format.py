@@ -15,7 +15,7 @@ def tensor_repr(t) -> str:
         body = "[]" if host.ndim == 1 else f"[], size={tuple(host.shape)}"
     else:
         body = np.array2string(host, separator=", ", prefix=prefix, precision=4,
-                               floatmode="maxprec_equal", threshold=1000, edgeitems=3,
+                               floatmode=_float_mode(host), threshold=1000, edgeitems=3,
                                max_line_width=80, suppress_small=True,
                                formatter={"bool": lambda b: "True" if b else "False"})
     extras = []
@@ -29,3 +29,12 @@ def tensor_repr(t) -> str:
     elif t._requires_grad:
         extras.append("requires_grad=True")
     return prefix + body + "".join(", " + e for e in extras) + ")"
+
+
+def _float_mode(host) -> str:
+    """PyTorch prints whole numbers as ``1.`` and anything else with 4 decimals."""
+    if host.dtype.kind != "f":
+        return "maxprec_equal"
+    finite = host[np.isfinite(host)]
+    whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+    return "maxprec_equal" if whole else "fixed"
