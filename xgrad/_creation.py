@@ -19,7 +19,7 @@ from .config import get_default_device, get_default_dtype
 __all__ = ["tensor", "asarray", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full",
            "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace",
            "eye", "rand", "randn", "randint", "randperm", "normal", "rand_like", "randn_like",
-           "manual_seed", "seed", "meshgrid", "tril", "triu"]
+           "manual_seed", "seed", "meshgrid", "tril", "triu", "compute"]
 
 
 # -- dtypes and devices ---------------------------------------------------------
@@ -83,11 +83,25 @@ def _owning_backend(obj):
         for i in range(backend.device_count()):
             if backend.native_device(i) == obj.device:
                 return parse_device(f"strict:{i}")
+    if module == "dask" and hasattr(obj, "chunks"):
+        return parse_device("dask")
     return None
+
+
+def _chunked(obj, dt, device, chunks):
+    """Host data or a Dask array as a Dask array with ``chunks`` (``asarray(..., chunks=)``)."""
+    if device is not None and parse_device(device).type != "dask":
+        raise ValueError(f"chunks= is for the dask device, not {device}")
+    from .backends._dask import is_dask_array, with_chunks
+    if not is_dask_array(obj) and not isinstance(obj, Tensor):
+        obj = _host_array(obj, dt)
+    return with_chunks(obj, chunks)
 
 
 def _host_array(obj, dtype):
     """Python data (scalars, nested lists) as a NumPy array with PyTorch's dtype rules."""
+    if isinstance(obj, (list, tuple)):
+        obj = _detached(obj)
     if dtype is not None:
         return np.asarray(obj, dtype=np.dtype(dtype.name))
     host = np.asarray(obj)
@@ -102,6 +116,15 @@ def _host_array(obj, dtype):
     return host
 
 
+def _detached(obj):
+    """Nested sequences with tensors replaced by their values (copied, as ``torch.tensor`` does)."""
+    if isinstance(obj, Tensor):
+        return obj._device.backend.to_numpy(obj._ensure_buffer())
+    if isinstance(obj, (list, tuple)):
+        return [_detached(o) for o in obj]
+    return obj
+
+
 def _holds_numpy(obj) -> bool:
     if isinstance(obj, (np.ndarray, np.generic)):
         return True
@@ -112,14 +135,18 @@ def _holds_numpy(obj) -> bool:
     return False
 
 
-def asarray(obj, /, *, dtype=None, device=None, copy=None, requires_grad=False) -> Tensor:
+def asarray(obj, /, *, dtype=None, device=None, copy=None, requires_grad=False,
+            chunks=None) -> Tensor:
     """A tensor from ``obj`` (array API semantics: shares memory where it can
     unless ``copy=True``; ``copy=False`` raises if a copy is needed).
 
     Python floats become the default float dtype (float32 unless set); a
-    backend array (NumPy, CuPy, ...) keeps its dtype and device.
+    backend array (NumPy, CuPy, Dask, ...) keeps its dtype and device.
+    ``chunks`` (dask device only) chunks host data or rechunks a Dask array.
     """
     dt = resolve_dtype(dtype)
+    if chunks is not None:
+        obj = _chunked(obj, dt, device, chunks)
     if isinstance(obj, Tensor):
         t = obj
         if device is not None:
@@ -154,6 +181,25 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None, requires_grad=False) 
     return _finish(data, dev, requires_grad)
 
 
+def compute(*tensors) -> tuple:
+    """The tensors with their values computed, all in one pass per device, so work
+    they share is done once (``dask.persist`` on the dask device; eager devices
+    have nothing to do). Returns new tensors, detached from the graph, on the same
+    devices; on the dask device their chunks are held in memory (or on the workers
+    of a distributed Client)."""
+    out = list(tensors)
+    groups: dict = {}
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"compute() takes tensors, not {type(t).__name__}")
+        groups.setdefault(t._device, []).append(i)
+    for dev, positions in groups.items():
+        arrays = dev.backend.materialize([tensors[i]._data for i in positions])
+        for i, array in zip(positions, arrays):
+            out[i] = _wrap(array, dev)
+    return tuple(out)
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``)."""
     if isinstance(data, Tensor):
@@ -177,7 +223,16 @@ def from_numpy(array) -> Tensor:
 
 
 def from_dlpack(x, /, *, device=None, copy=None) -> Tensor:
-    """A tensor from any object with ``__dlpack__`` (CPU data to cpu, CUDA data to cuda)."""
+    """A tensor from any object with ``__dlpack__``: an xgrad tensor or a backend array
+    stays on its device; other CPU data comes to cpu, CUDA data to cuda."""
+    source = x._device if isinstance(x, Tensor) else _owning_backend(x)
+    if source is not None and source.type != "cpu":  # strict, cuda, ...: that backend's own
+        raw = x._ensure_buffer() if isinstance(x, Tensor) else x
+        with source.backend.device_context(source.index):
+            t = _wrap(source.xp.from_dlpack(raw), source)
+        if device is not None or copy:
+            t = asarray(t, device=device, copy=copy)
+        return t
     kind, index = x.__dlpack_device__()
     if kind == 1:  # kDLCPU
         data = np.from_dlpack(x)
@@ -195,6 +250,11 @@ def from_dlpack(x, /, *, device=None, copy=None) -> Tensor:
 
 
 # -- shapes ---------------------------------------------------------------------
+
+def _dims(shape, more) -> tuple:
+    """The positional shape arguments: ``f(shape)`` (standard) or ``f(2, 3)`` (PyTorch)."""
+    return () if shape is None else (shape,) + more
+
 
 def _shape(args, size=None) -> tuple:
     """PyTorch's ``f(2, 3)`` / ``f((2, 3))`` / ``f(size=(2, 3))`` and the standard's ``f(shape)``."""
@@ -218,19 +278,19 @@ def _filled(fn_name, shape, dtype, device, requires_grad):
     return _finish(data, dev, requires_grad)
 
 
-def zeros(*shape, dtype=None, device=None, requires_grad=False, size=None) -> Tensor:
+def zeros(shape=None, *more, dtype=None, device=None, requires_grad=False, size=None) -> Tensor:
     """A tensor of zeros: ``zeros((2, 3))``, ``zeros(2, 3)`` or ``zeros(size=(2, 3))``."""
-    return _filled("zeros", _shape(shape, size), dtype, device, requires_grad)
+    return _filled("zeros", _shape(_dims(shape, more), size), dtype, device, requires_grad)
 
 
-def ones(*shape, dtype=None, device=None, requires_grad=False, size=None) -> Tensor:
+def ones(shape=None, *more, dtype=None, device=None, requires_grad=False, size=None) -> Tensor:
     """A tensor of ones."""
-    return _filled("ones", _shape(shape, size), dtype, device, requires_grad)
+    return _filled("ones", _shape(_dims(shape, more), size), dtype, device, requires_grad)
 
 
-def empty(*shape, dtype=None, device=None, requires_grad=False, size=None) -> Tensor:
+def empty(shape=None, *more, dtype=None, device=None, requires_grad=False, size=None) -> Tensor:
     """An uninitialised tensor."""
-    return _filled("empty", _shape(shape, size), dtype, device, requires_grad)
+    return _filled("empty", _shape(_dims(shape, more), size), dtype, device, requires_grad)
 
 
 def _scalar_dtype(value):

@@ -25,7 +25,7 @@ def _operand_ok(other) -> bool:
 
 def _binary_operator(op):
     def forward(self, other):
-        if not _operand_ok(other):
+        if type(other) is not Tensor and not _operand_ok(other):  # (tensors: the hot path)
             return NotImplemented
         return binary(op, self, other)
 
@@ -49,10 +49,16 @@ def _inplace_operator(op, write):
     return method
 
 
+def _write_all(buf, value):
+    buf[...] = value
+    return buf
+
+
 _BINARY = {
     "add": (E.add.op, operator.iadd), "sub": (E.subtract.op, operator.isub),
     "mul": (E.multiply.op, operator.imul), "truediv": (E.divide.op, operator.itruediv),
-    "floordiv": (E.floor_divide.op, operator.ifloordiv), "mod": (E.remainder.op, operator.imod),
+    "floordiv": (E.floor_divide.op, lambda buf, v: _write_all(
+        buf, E.floor_divide_forward(buf.__array_namespace__(), buf, v))), "mod": (E.remainder.op, operator.imod),
     "pow": (E.pow.op, operator.ipow), "matmul": (linalg.MATMUL, None),
     "and": (E.bitwise_and.op, operator.iand), "or": (E.bitwise_or.op, operator.ior),
     "xor": (E.bitwise_xor.op, operator.ixor), "lshift": (E.bitwise_left_shift.op, operator.ilshift),
@@ -79,7 +85,7 @@ Tensor.__getitem__ = indexing.getitem
 
 def _setitem(self, key, value):
     """``x[key] = value``: written in place, or recorded when autograd is involved."""
-    raw, _, _ = indexing.normalize_key(key, self._device)
+    raw, _, _ = indexing.normalize_key(key, self._device, self._data.ndim)
     if isinstance(value, Tensor):
         if value._device is not self._device:
             raise _device_mismatch(self._device, value._device)
@@ -363,3 +369,35 @@ def normal_(self, mean=0.0, std=1.0):
 Tensor.uniform_, Tensor.normal_ = uniform_, normal_
 
 del _name, _fn, _op, _write, _fwd, _ref, _dtype
+
+
+# -- more of PyTorch's methods: sorting, cumulative, complex parts --------------------------
+sort_result = collections.namedtuple("sort_result", ["values", "indices"])
+
+
+def _sort(self, dim=-1, descending=False, stable=False):
+    """PyTorch's ``x.sort(dim)``: (sorted values, the indices they came from)."""
+    indices = ns.argsort(self, axis=dim, descending=descending, stable=True)
+    return sort_result(ns.take_along_axis(self, indices, axis=dim), indices)
+
+
+Tensor.sort = _sort
+Tensor.argsort = lambda self, dim=-1, descending=False, stable=False: \
+    ns.argsort(self, axis=dim, descending=descending, stable=True)
+Tensor.cumsum = lambda self, dim, *, dtype=None: ns.cumulative_sum(self, axis=dim, dtype=dtype)
+Tensor.cumprod = lambda self, dim, *, dtype=None: ns.cumulative_prod(self, axis=dim, dtype=dtype)
+Tensor.diff = lambda self, n=1, dim=-1, prepend=None, append=None: \
+    ns.diff(self, axis=dim, n=n, prepend=prepend, append=append)
+Tensor.conj = lambda self: ns.conj(self)
+Tensor.real = property(lambda self: ns.real(self), doc="The real part (PyTorch's ``x.real``).")
+Tensor.imag = property(lambda self: ns.imag(self), doc="The imaginary part (PyTorch's ``x.imag``).")
+Tensor.unbind = lambda self, dim=0: ns.unstack(self, axis=dim)
+Tensor.roll = lambda self, shifts, dims=None: ns.roll(self, shifts, axis=dims)
+Tensor.repeat_interleave = lambda self, repeats, dim=None: ns.repeat(self, repeats, axis=dim)
+Tensor.count_nonzero = lambda self, dim=None: ns.count_nonzero(self, axis=dim)
+Tensor.logical_and = lambda self, other: ns.logical_and(self, other)
+Tensor.logical_or = lambda self, other: ns.logical_or(self, other)
+Tensor.atan2 = Tensor.arctan2 = lambda self, other: ns.atan2(self, other)
+Tensor.__imatmul__ = lambda self, other: inplace(
+    self, (other,), lambda: linalg.matmul(self, other),
+    _fill_buffer_from(lambda: linalg.matmul(self, other)))

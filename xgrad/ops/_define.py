@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._tensor import binary, unary
-from ._registry import defop
+from ._registry import defop, diagonal_jvp
 
 
 def _public(name, op, fn, doc):
@@ -23,6 +23,8 @@ def unary_function(name, vjp=None, *, saves=(0,), forward=None, jvp=None, doc=No
                    grad_name=None):
     """``name(x)``: forward ``xp.<name>(x)`` unless given; ``vjp(xp, g, out, x)``;
     without ``vjp`` the function is not differentiable."""
+    if jvp is None and vjp is not None:
+        jvp = diagonal_jvp((vjp,))
     op = defop(name, forward or _native(name, 1), None if vjp is None else (vjp,),
                jvp=jvp, saves=saves, grad_name=grad_name)
 
@@ -35,6 +37,8 @@ def binary_function(name, vjp_x=None, vjp_y=None, *, saves=(0, 1), forward=None,
                     doc=None, grad_name=None):
     """``name(x1, x2)`` with broadcasting; ``vjp_x/vjp_y(xp, g, out, x, y)``."""
     vjp = None if vjp_x is None and vjp_y is None else (vjp_x, vjp_y)
+    if jvp is None and vjp is not None:
+        jvp = diagonal_jvp(vjp)
     op = defop(name, forward or _native(name, 2), vjp, jvp=jvp, saves=saves, broadcasts=True,
                grad_name=grad_name)
 

@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Op", "defop", "REGISTRY", "ALL"]
+__all__ = ["Op", "defop", "REGISTRY", "ALL", "LINEAR", "BILINEAR", "ELEMENTWISE", "REDUCTION"]
 
 REGISTRY: dict[str, "Op"] = {}
 
 ALL = "all"  # saves=ALL: every input is saved
+# JVPs that follow from the op's structure and its VJP (no formula to write twice):
+LINEAR = "linear"            # linear in its differentiable inputs: JVP = the op on the tangents
+BILINEAR = "bilinear"        # linear in each of two inputs (matmul, dot): op(tx, y) + op(x, ty)
+ELEMENTWISE = "elementwise"  # diagonal Jacobians (with broadcasting): JVP = sum_i vjp_i(t_i)
+REDUCTION = "reduction"      # each input element feeds one output element (sum, max, var, norms):
+                             # JVP = sum(t * vjp(ones), axis, keepdims)
 
 
 class Op:
@@ -62,7 +68,7 @@ def defop(name, forward, vjp=None, *, jvp=None, saves=ALL, broadcasts=False, vie
     op.differentiable = vjp is not None
     op.vjp_all = vjp if callable(vjp) else None
     op.vjps = tuple(vjp) if isinstance(vjp, (tuple, list)) else None
-    op.jvp = jvp
+    op.jvp = _structural_jvp(op, jvp) if isinstance(jvp, str) else jvp
     if saves is ALL:
         op.save_in, op.save_out = ALL, False
     else:
@@ -92,3 +98,53 @@ def call(xp, op: Op, *args, **params):
         return op.forward(xp, *args, **params)
     from .._tensor import apply
     return apply(op, args, params or None)
+
+
+def _structural_jvp(op: Op, kind: str):
+    """The JVP rule that ``kind`` (LINEAR, BILINEAR, ELEMENTWISE, REDUCTION) gives ``op``."""
+    def linear(xp, tangents, out, *inputs, **params):
+        args = [x if not _differentiable_input(op, i) else
+                (t if t is not None else 0 * x) for i, (t, x) in enumerate(zip(tangents, inputs))]
+        return call(xp, op, *args, **params)
+
+    def bilinear(xp, tangents, out, x, y, **params):
+        tx, ty = tangents
+        a = None if tx is None else call(xp, op, tx, y, **params)
+        b = None if ty is None else call(xp, op, x, ty, **params)
+        return b if a is None else a if b is None else a + b
+
+    def reduction(xp, tangents, out, x, **params):
+        weights = op.vjps[0](xp, xp.ones_like(out), out, x, **params)
+        return xp.sum(tangents[0] * weights, axis=params.get("axis"),
+                      keepdims=params.get("keepdims", False))
+    rules = {LINEAR: linear, BILINEAR: bilinear, REDUCTION: reduction}
+    if kind == ELEMENTWISE:
+        return diagonal_jvp(op.vjps)
+    if kind not in rules:
+        raise ValueError(f"unknown jvp kind {kind!r} for op {op.name}")
+    rule = rules[kind]
+    rule.jvp_kind = kind
+    return rule
+
+
+def diagonal_jvp(vjps):
+    """The JVP of an elementwise function from its VJPs: its Jacobian with respect to
+    each input is diagonal, hence its own transpose, so ``jvp = sum_i vjp_i(t_i)``
+    (``conj(vjp_i(conj(t_i)))`` for complex tangents, as VJPs conjugate)."""
+    def jvp(xp, tangents, out, *inputs, **params):
+        total = None
+        for rule, t in zip(vjps, tangents):
+            if rule is None or t is None:
+                continue
+            cplx = getattr(t.dtype, "kind", "") == "c"
+            term = rule(xp, xp.conj(t) if cplx else t, out, *inputs, **params)
+            term = xp.conj(term) if cplx else term
+            total = term if total is None else total + term
+        return total
+    jvp.derived_from_vjp = True
+    jvp.jvp_kind = ELEMENTWISE
+    return jvp
+
+
+def _differentiable_input(op: Op, i: int) -> bool:
+    return op.vjps is None or (i < len(op.vjps) and op.vjps[i] is not None)

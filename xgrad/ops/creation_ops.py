@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from .._tensor import Tensor, record, unary, _wrap
 from ..autograd.grad_mode import STATE as _GRAD
-from ._registry import defop, is_backend_namespace
+from ..autograd.forward_state import STATE as _FW
+from ._registry import defop, is_backend_namespace, LINEAR
 
 # the engine casts a gradient back to its input's dtype, so the rule passes g on
 ASTYPE = defop("astype", lambda xp, x, *, dtype, copy=True: xp.astype(x, dtype, copy=copy),
-               (lambda xp, g, out, x, *, dtype, copy=True: g,), saves=(), grad_name="ToCopyBackward0")
-CLONE = defop("clone", lambda xp, x: xp.asarray(x, copy=True), (lambda xp, g, out, x: g,), saves=())
+               (lambda xp, g, out, x, *, dtype, copy=True: g,), saves=(), grad_name="ToCopyBackward0",
+               jvp=LINEAR)
+CLONE = defop("clone", lambda xp, x: xp.asarray(x, copy=True), (lambda xp, g, out, x: g,), saves=(),
+              jvp=LINEAR)
 
 
 def astype(x, dtype, /, *, copy=True, device=None):
@@ -47,7 +50,8 @@ def _to_device_forward(xp, x, *, source, target):
 TO_DEVICE = defop("to_device", _to_device_forward,
                   (lambda xp, g, out, x, *, source, target:
                    _move(g, target, source) if is_backend_namespace(xp) else to_device(g, source),),
-                  saves=(), grad_name="ToCopyBackward0")
+                  saves=(), grad_name="ToCopyBackward0",
+                  jvp=lambda xp, ts, out, x, *, source, target: to_device(ts[0], target))
 
 
 def to_device(x, device, /, *, stream=None) -> Tensor:
@@ -63,5 +67,9 @@ def to_device(x, device, /, *, stream=None) -> Tensor:
     params = {"source": source, "target": target}
     out = _move(x._data, source, target)
     if x._requires_grad and _GRAD.enabled:
-        return record(TO_DEVICE, (x,), (x._data,), out, params, target)
-    return _wrap(out, target)
+        result = record(TO_DEVICE, (x,), (x._data,), out, params, target)
+    else:
+        result = _wrap(out, target)
+    if _FW.depth:  # forward mode: the tangent moves too
+        return _FW.hook(TO_DEVICE, (x,), params, result)
+    return result

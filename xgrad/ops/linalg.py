@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 
 from .._tensor import binary, unary
-from ._registry import defop
+from ._registry import defop, LINEAR, BILINEAR, REDUCTION
 from .reductions import expand_reduced, _keep
+from .elementwise import cj  # complex rules: PyTorch's conjugate convention
 
 
 def _mT(xp, a):
@@ -15,6 +16,7 @@ def _mT(xp, a):
 
 
 def _matmul_vjp_x(xp, g, out, x, y):
+    y = cj(xp, y)                                             # complex: g @ y^H
     if y.ndim == 1:
         if x.ndim == 1:                                       # (k,) @ (k,) -> ()
             return g * y
@@ -25,6 +27,7 @@ def _matmul_vjp_x(xp, g, out, x, y):
 
 
 def _matmul_vjp_y(xp, g, out, x, y):
+    x = cj(xp, x)                                             # complex: x^H @ g
     if x.ndim == 1:
         if y.ndim == 1:
             return g * x
@@ -36,12 +39,13 @@ def _matmul_vjp_y(xp, g, out, x, y):
 
 # batch dimensions broadcast; the engine sums them back
 MATMUL = defop("matmul", lambda xp, x, y: xp.matmul(x, y), (_matmul_vjp_x, _matmul_vjp_y),
-               broadcasts=True, grad_name="MmBackward0")
+               broadcasts=True, grad_name="MmBackward0", jvp=BILINEAR)
 MATRIX_TRANSPOSE = defop("matrix_transpose", lambda xp, x: xp.matrix_transpose(x),
                          (lambda xp, g, out, x: xp.matrix_transpose(g),), saves=(), view=True,
-                         grad_name="TransposeBackward0")
+                         grad_name="TransposeBackward0", jvp=LINEAR)
 DOT = defop("dot", lambda xp, x, y: xp.matmul(x, y),
-            (lambda xp, g, out, x, y: g * y, lambda xp, g, out, x, y: g * x))
+            (lambda xp, g, out, x, y: g * cj(xp, y), lambda xp, g, out, x, y: g * cj(xp, x)),
+            jvp=BILINEAR)
 
 
 def _vecdot_forward(xp, x, y, *, axis=-1):
@@ -49,9 +53,9 @@ def _vecdot_forward(xp, x, y, *, axis=-1):
 
 
 VECDOT = defop("vecdot", _vecdot_forward,
-               (lambda xp, g, out, x, y, *, axis=-1: xp.expand_dims(g, axis=axis) * y,
+               (lambda xp, g, out, x, y, *, axis=-1: cj(xp, xp.expand_dims(g, axis=axis)) * y,
                 lambda xp, g, out, x, y, *, axis=-1: xp.expand_dims(g, axis=axis) * x),
-               broadcasts=True)
+               broadcasts=True, jvp=BILINEAR)
 
 
 def matmul(x1, x2, /):
@@ -67,7 +71,10 @@ def matrix_transpose(x, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """Dot product of vectors along ``axis`` (broadcasting the others)."""
+    """Dot product of vectors along ``axis`` (broadcasting the others; the first
+    argument is conjugated)."""
+    if axis >= 0:  # the standard counts from the end; accept a non-negative axis of the broadcast
+        axis -= max(x1.ndim, x2.ndim)
     if x1.shape[axis] != x2.shape[axis]:
         raise ValueError(f"vecdot: sizes {x1.shape[axis]} and {x2.shape[axis]} along axis {axis} differ")
     return binary(VECDOT, x1, x2, {"axis": axis} if axis != -1 else None)
@@ -112,7 +119,7 @@ def _norm_vjp(xp, g, out, x, *, axis=None, keepdims=False, ord=2):
 
 
 VECTOR_NORM = defop("vector_norm", _norm_forward, (_norm_vjp,), saves=(0, "out"),
-                    grad_name="LinalgVectorNormBackward0")
+                    grad_name="LinalgVectorNormBackward0", jvp=REDUCTION)
 
 
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
@@ -123,6 +130,13 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     if keepdims:
         params["keepdims"] = True
     return unary(VECTOR_NORM, x, params)
+
+
+def _size(shape, axes) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
 
 
 def tensordot(x1, x2, /, *, axes=2):
@@ -136,11 +150,9 @@ def tensordot(x1, x2, /, *, axes=2):
         ax2 = [a % x2.ndim for a in axes[1]]
     free1 = [i for i in range(x1.ndim) if i not in ax1]
     free2 = [i for i in range(x2.ndim) if i not in ax2]
-    k = 1
-    for a in ax1:
-        k *= x1.shape[a]
-    a = reshape(permute_dims(x1, free1 + ax1), (-1, k))
-    b = reshape(permute_dims(x2, ax2 + free2), (k, -1))
+    k, m, n = (_size(x1.shape, ax1), _size(x1.shape, free1), _size(x2.shape, free2))
+    a = reshape(permute_dims(x1, free1 + ax1), (m, k))  # explicit sizes: -1 is ambiguous when empty
+    b = reshape(permute_dims(x2, ax2 + free2), (k, n))
     return reshape(matmul(a, b), tuple(x1.shape[i] for i in free1) + tuple(x2.shape[i] for i in free2))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._tensor import Tensor, apply, unary
-from ._registry import defop
+from ._registry import defop, LINEAR
 from .reductions import normalize_axes
 
 
@@ -12,15 +12,16 @@ def _same_shape_as_input(xp, g, out, x, **params):
 
 
 RESHAPE = defop("reshape", lambda xp, x, *, shape, copy=None: xp.reshape(x, shape, copy=copy),
-                (_same_shape_as_input,), saves=(), view=True, grad_name="ViewBackward0")
+                (_same_shape_as_input,), saves=(), view=True, grad_name="ViewBackward0", jvp=LINEAR)
 EXPAND_DIMS = defop("expand_dims", lambda xp, x, *, axis: xp.expand_dims(x, axis=axis),
-                    (_same_shape_as_input,), saves=(), view=True, grad_name="UnsqueezeBackward0")
+                    (_same_shape_as_input,), saves=(), view=True, grad_name="UnsqueezeBackward0",
+                    jvp=LINEAR)
 SQUEEZE = defop("squeeze", lambda xp, x, *, axis: xp.squeeze(x, axis=axis),
-                (_same_shape_as_input,), saves=(), view=True)
+                (_same_shape_as_input,), saves=(), view=True, jvp=LINEAR)
 # broadcasting is undone by the engine, so the rule passes g through
 BROADCAST_TO = defop("broadcast_to", lambda xp, x, *, shape: xp.broadcast_to(x, shape),
                      (lambda xp, g, out, x, *, shape: g,), saves=(), view=True, broadcasts=True,
-                     grad_name="ExpandBackward0")
+                     grad_name="ExpandBackward0", jvp=LINEAR)
 
 
 def _inverse_permutation(axes):
@@ -32,13 +33,13 @@ def _inverse_permutation(axes):
 
 PERMUTE_DIMS = defop("permute_dims", lambda xp, x, *, axes: xp.permute_dims(x, axes),
                      (lambda xp, g, out, x, *, axes: xp.permute_dims(g, _inverse_permutation(axes)),),
-                     saves=(), view=True, grad_name="PermuteBackward0")
+                     saves=(), view=True, grad_name="PermuteBackward0", jvp=LINEAR)
 FLIP = defop("flip", lambda xp, x, *, axis=None: xp.flip(x, axis=axis),
-             (lambda xp, g, out, x, *, axis=None: xp.flip(g, axis=axis),), saves=())
+             (lambda xp, g, out, x, *, axis=None: xp.flip(g, axis=axis),), saves=(), jvp=LINEAR)
 ROLL = defop("roll", lambda xp, x, *, shift, axis=None: xp.roll(x, shift, axis=axis),
              (lambda xp, g, out, x, *, shift, axis=None:
               xp.roll(g, tuple(-s for s in shift) if isinstance(shift, tuple) else -shift, axis=axis),),
-             saves=())
+             saves=(), jvp=LINEAR)
 
 
 def _slice_along(axis, start, stop, ndim):
@@ -71,15 +72,16 @@ def _numel(shape):
 
 
 CONCAT = defop("concat", lambda xp, *arrays, axis=0, shapes: xp.concat(arrays, axis=axis), _concat_vjp,
-               saves=(), grad_name="CatBackward0")
+               saves=(), grad_name="CatBackward0", jvp=LINEAR)
 
 
 def _stack_vjp(xp, g, out, *arrays, axis=0):
     ax = normalize_axes(axis, g.ndim)[0]
-    return tuple(g[(slice(None),) * ax + (i,)] for i in range(len(arrays)))
+    return tuple(g[(slice(None),) * ax + (i, Ellipsis)] for i in range(len(arrays)))
 
 
-STACK = defop("stack", lambda xp, *arrays, axis=0: xp.stack(arrays, axis=axis), _stack_vjp, saves=())
+STACK = defop("stack", lambda xp, *arrays, axis=0: xp.stack(arrays, axis=axis), _stack_vjp,
+              saves=(), jvp=LINEAR)
 
 
 def reshape(x, /, shape, *, copy=None):
@@ -93,7 +95,7 @@ def permute_dims(x, /, axes):
     return unary(PERMUTE_DIMS, x, {"axes": tuple(axes)})
 
 
-def expand_dims(x, /, *, axis=0):
+def expand_dims(x, /, axis=0):
     """Insert a size-1 axis at ``axis``."""
     return unary(EXPAND_DIMS, x, {"axis": axis})
 
@@ -147,7 +149,7 @@ def moveaxis(x, source, destination, /):
 def unstack(x, /, *, axis=0):
     """The slices of ``x`` along ``axis``, as a tuple."""
     ax = normalize_axes(axis, x.ndim)[0]
-    return tuple(x[(slice(None),) * ax + (i,)] for i in range(x.shape[ax]))
+    return tuple(x[(slice(None),) * ax + (i, Ellipsis)] for i in range(x.shape[ax]))
 
 
 def broadcast_shapes(*shapes) -> tuple:
@@ -186,15 +188,36 @@ def repeat(x, repeats, /, *, axis=None):
         x = reshape(x, (-1,))
         axis = 0
     ax = normalize_axes(axis, x.ndim)[0]
-    if isinstance(repeats, int):
+    counts = repeats.tolist() if isinstance(repeats, Tensor) else repeats
+    if isinstance(counts, (list, tuple)) and len(counts) == 1:  # one count broadcasts
+        counts = counts[0]
+    if isinstance(counts, int):
+        repeats = counts
         shape = tuple(x.shape)
         expanded = expand_dims(x, axis=ax + 1)
         target = shape[:ax + 1] + (repeats,) + shape[ax + 1:]
         merged = shape[:ax] + (shape[ax] * repeats,) + shape[ax + 1:]
         return reshape(broadcast_to(expanded, target), merged)
     from .indexing import take
-    counts = repeats.tolist() if isinstance(repeats, Tensor) else list(repeats)
+    if len(counts) != x.shape[ax]:
+        raise ValueError(f"repeat got {len(counts)} counts for an axis of size {x.shape[ax]}")
     index = [i for i, c in enumerate(counts) for _ in range(int(c))]
+    if not index:  # nothing repeated: an empty slice keeps the gradient path
+        return x[_slice_along(ax, 0, 0, x.ndim)]
     from .._creation import asarray
-    import xgrad
-    return take(x, asarray(index, dtype=xgrad.int64, device=x.device), axis=ax)
+    from .._dtypes import int64
+    return take(x, asarray(index, dtype=int64, device=x.device), axis=ax)
+
+
+def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``axis`` (``prepend``/``append`` joined
+    first); built from slicing, so differentiable to any order."""
+    if n < 0:
+        raise ValueError(f"diff needs n >= 0, got {n}")
+    ax = normalize_axes(axis, x.ndim)[0]
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = concat(parts, axis=ax)
+    for _ in range(n):
+        x = x[_slice_along(ax, 1, None, x.ndim)] - x[_slice_along(ax, None, -1, x.ndim)]
+    return x

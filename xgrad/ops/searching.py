@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from .._tensor import apply, unary
-from ._registry import defop
+from ._registry import defop, LINEAR, ELEMENTWISE
 
 WHERE = defop("where", lambda xp, c, x, y: xp.where(c, x, y),
               (None,
                lambda xp, g, out, c, x, y: xp.where(c, g, 0.0),
                lambda xp, g, out, c, x, y: xp.where(c, 0.0, g)),
-              saves=(0,), broadcasts=True, grad_name="WhereBackward0")
+              saves=(0,), broadcasts=True, grad_name="WhereBackward0", jvp=LINEAR)
 
 
 def where(condition, x1, x2, /):
@@ -29,7 +29,7 @@ CLIP = defop("clip", lambda xp, x, lo, hi: xp.clip(x, lo, hi),
              (lambda xp, g, out, x, lo, hi: xp.where(_inside(x, lo, hi), g, 0.0),
               lambda xp, g, out, x, lo, hi: xp.where(x < lo, g, 0.0),
               lambda xp, g, out, x, lo, hi: xp.where(x > hi, g, 0.0)),
-             broadcasts=True, grad_name="ClampBackward1")
+             broadcasts=True, grad_name="ClampBackward1", jvp=ELEMENTWISE)
 
 
 def clip(x, /, min=None, max=None):
