@@ -139,3 +139,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g._cow = True
         result.append(g)
     return tuple(result)
+
+
+def __getattr__(name):
+    """Import ``forward_ad``, ``functional`` and ``batched`` on first use."""
+    if name in ("forward_ad", "functional", "batched"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 class _ForwardState:
     depth = 0
     hook = None
+    restore = None  # restore(node, out, inputs): tangents for tensors rebuilt by backward
+    inplace = None  # inplace(t, others, compute, write, body): an in-place op in forward mode
 
 
 STATE = _ForwardState()

@@ -201,7 +201,9 @@ class Function:
                     or not o.dtype.is_inexact:
                 wrapped.append(o)
             else:
-                wrapped.append(from_graph(o._data, o._device, ctx, i))
+                w = from_graph(o._data, o._device, ctx, i)
+                w._fw = o._fw  # forward mode: tangents propagated through forward's own ops
+                wrapped.append(w)
         return wrapped[0] if single else tuple(wrapped)
 
 
