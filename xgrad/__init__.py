@@ -28,8 +28,10 @@ from .config import (default_device, default_dtype, get_default_device, get_defa
 from ._tensor import Tensor
 from ._namespace import *  # noqa: F401,F403
 from ._namespace import all, any, max, min, sum, abs, pow, round  # noqa: F401,A004
+from ._info import __array_namespace_info__  # noqa: F401
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .serialization import load, save  # noqa: E402
 
 # PyTorch's dtype spellings
 float = float32  # noqa: A001
@@ -54,5 +56,10 @@ def __getattr__(name):
     """Import submodules (``xgrad.nn``, ``xgrad.linalg``, ...) on first use."""
     if name in _SUBMODULES:
         import importlib
-        return importlib.import_module(f"{__name__}.{name}")
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:  # a submodule not written yet: hasattr() is False
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'xgrad' has no attribute {name!r}") from exc
     raise AttributeError(f"module 'xgrad' has no attribute {name!r}")

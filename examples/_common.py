@@ -1,0 +1,112 @@
+"""Shared by the examples: quick mode, the digits data on the device, plots."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+import xgrad
+
+
+def parse_args(description, **extra):
+    """``--quick`` (or XGRAD_QUICK=1) for a CI-sized run, plus example-specific flags.
+    The device is xgrad's default: set XGRAD_DEVICE=cuda to train on a GPU."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true",
+                        default=os.environ.get("XGRAD_QUICK", "") not in ("", "0"),
+                        help="a couple of iterations only (CI)")
+    parser.add_argument("--out", default=None, help="where to write the PNG plot")
+    for name, (default, help_text) in extra.items():
+        parser.add_argument(f"--{name}", type=type(default), default=default, help=help_text)
+    return parser.parse_args()
+
+
+def load_digits_split(seed=0, test_size=0.2):
+    """scikit-learn's bundled 8x8 digits (no download): train/test tensors on the
+    default device, pixels scaled to [0, 1]."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    digits = load_digits()
+    x = (digits.images / 16.0).astype(np.float32)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, digits.target.astype(np.int64),
+                                              test_size=test_size, random_state=seed,
+                                              stratify=digits.target)
+    dev = xgrad.get_default_device()
+    return tuple(xgrad.asarray(a, device=dev) for a in (x_tr, y_tr, x_te, y_te))
+
+
+def batches(n, batch_size, device):
+    """Index tensors of shuffled minibatches (drawn on the host, moved once)."""
+    order = np.random.permutation(n)
+    for start in range(0, n, batch_size):
+        yield xgrad.asarray(order[start:start + batch_size], device=device)
+
+
+def accuracy(model, x, y, batch_size=512):
+    """Fraction of ``x`` classified as ``y`` (eval mode, no graph)."""
+    model.eval()
+    correct = 0
+    with xgrad.no_grad():
+        for start in range(0, len(x), batch_size):
+            stop = min(start + batch_size, len(x))  # in-bounds slices (array API)
+            pred = xgrad.argmax(model(x[start:stop]), axis=1)
+            correct += int(xgrad.sum(xgrad.astype(pred == y[start:stop], xgrad.int64)).item())
+    model.train()
+    return correct / len(x)
+
+
+def train_classifier(model, data, epochs, lr, batch_size, quick, reshape=None):
+    """Adam + cross-entropy with a tqdm bar per epoch; returns the history dict."""
+    from tqdm import tqdm
+    x_tr, y_tr, x_te, y_te = data
+    if reshape is not None:
+        x_tr, x_te = reshape(x_tr), reshape(x_te)
+    if quick:
+        epochs, x_tr, y_tr = 1, x_tr[:128], y_tr[:128]
+    opt = xgrad.optim.Adam(model.parameters(), lr=lr)
+    sched = xgrad.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    loss_fn = xgrad.nn.CrossEntropyLoss()
+    history = {"loss": [], "train_acc": [], "test_acc": []}
+    for epoch in range(epochs):
+        total, seen = 0.0, 0  # the running loss stays on the device: no sync per batch
+        bar = tqdm(list(batches(len(x_tr), batch_size, x_tr.device)),
+                   desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=quick)
+        for step, idx in enumerate(bar):
+            xb, yb = xgrad.take(x_tr, idx, axis=0), xgrad.take(y_tr, idx, axis=0)
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total = total + loss.detach() * len(idx)
+            seen += len(idx)
+            if step % 10 == 9:
+                bar.set_postfix(loss=f"{total.item() / seen:.4f}")
+        sched.step()
+        history["loss"].append(float(total.item()) / seen)
+        history["train_acc"].append(accuracy(model, x_tr, y_tr))
+        history["test_acc"].append(accuracy(model, x_te, y_te))
+        print(f"epoch {epoch + 1:2d}  loss {history['loss'][-1]:.4f}  "
+              f"train {history['train_acc'][-1]:.4f}  test {history['test_acc'][-1]:.4f}")
+    return history
+
+
+def plot_history(history, title, path):
+    """Loss and accuracy curves side by side, saved as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    epochs = range(1, len(history["loss"]) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax1.plot(epochs, history["loss"], marker="o")
+    ax1.set(xlabel="epoch", ylabel="training loss", title="loss", yscale="log")
+    ax2.plot(epochs, history["train_acc"], marker="o", label="train")
+    ax2.plot(epochs, history["test_acc"], marker="o", label="test")
+    ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    ax2.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"plot written to {path}")
