@@ -12,7 +12,8 @@ import numbers
 from . import _dtypes
 from .autograd import grad_mode as _grad_mode
 from .autograd.forward_state import STATE as _FW
-from .autograd.graph import AccumulateGrad, Node, record
+from .autograd import graph as _graph
+from .autograd.graph import AccumulateGrad, Node, record, record_binary, record_unary
 
 __all__ = ["Tensor"]
 
@@ -29,7 +30,8 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_device", "_requires_grad", "_grad_fn", "_output_nr", "_grad",
-                 "_vc", "_hooks", "_base", "_retains_grad", "_cow", "_acc", "__weakref__")
+                 "_vc", "_hooks", "_base", "_retains_grad", "_cow", "_acc", "_fw",
+                 "__weakref__")
 
     def __init__(self, data, *, dtype=None, device=None, requires_grad=False):
         from ._creation import tensor
@@ -220,6 +222,12 @@ class Tensor:
                                f"converted to Scalar")
         return self._device.backend.to_numpy(self._data).item()
 
+    def compute(self) -> "Tensor":
+        """This tensor's values computed now (lazy devices: dask), as a new detached
+        tensor on the same device; see :func:`xgrad.compute` for several at once."""
+        from ._creation import compute
+        return compute(self)[0]
+
     def tolist(self):
         return self._device.backend.to_numpy(self._data).tolist()
 
@@ -257,8 +265,11 @@ class Tensor:
             raise ValueError(f"xgrad does not support array API version {api_version!r}")
         return xgrad
 
-    def __dlpack__(self, *args, **kwargs):
-        return self._ensure_buffer().__dlpack__(*args, **kwargs)
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule of the data (the backend array's own ``__dlpack__``)."""
+        kwargs = {k: v for k, v in (("stream", stream), ("max_version", max_version),
+                                    ("dl_device", dl_device), ("copy", copy)) if v is not None}
+        return self._ensure_buffer().__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
         return self._ensure_buffer().__dlpack_device__()
@@ -336,6 +347,7 @@ def _numel(shape) -> int:
 # -- construction ------------------------------------------------------------
 
 def _init(t, data, device):
+    # (from_graph repeats these for speed: a slot added here goes there too)
     t._data = data
     t._device = device
     t._requires_grad = False
@@ -348,6 +360,7 @@ def _init(t, data, device):
     t._retains_grad = False
     t._cow = False
     t._acc = None
+    t._fw = None  # forward-mode tangents {level: tangent} (autograd.forward_ad)
 
 
 def _wrap(data, device) -> Tensor:
@@ -359,11 +372,20 @@ def _wrap(data, device) -> Tensor:
 
 def from_graph(data, device, node, output_nr: int = 0) -> Tensor:
     """A tensor for output ``output_nr`` of graph node ``node``."""
-    t = _new(Tensor)
-    _init(t, data, device)
+    t = _new(Tensor)  # _init written out: this runs for every recorded op
+    t._data = data
+    t._device = device
     t._requires_grad = True
     t._grad_fn = node
     t._output_nr = output_nr
+    t._grad = None
+    t._vc = [0]
+    t._hooks = None
+    t._base = None
+    t._retains_grad = False
+    t._cow = False
+    t._acc = None
+    t._fw = None
     return t
 
 
@@ -377,9 +399,9 @@ def _device_mismatch(a, b):
 def _coerce(value, device):
     """A non-tensor operand as something the backend accepts: Python scalars stay
     scalars (weakly typed, as the standard says); anything else becomes a tensor."""
-    if isinstance(value, _SCALAR_TYPES):
+    if type(value) in _SCALAR_TYPES:
         return value
-    if isinstance(value, numbers.Number):  # NumPy scalars and friends
+    if isinstance(value, numbers.Number):  # NumPy scalars are weakly typed too, as in PyTorch
         return value.item() if hasattr(value, "item") else complex(value)
     from ._creation import asarray
     t = asarray(value, device=device)
@@ -394,8 +416,8 @@ def unary(op, x, params=None) -> Tensor:
         x = _coerce_first(x)
     dev = x._device
     out = op.forward(dev.xp, x._data, **params) if params else op.forward(dev.xp, x._data)
-    if x._requires_grad and _GRAD.enabled and op.differentiable:
-        result = record(op, (x,), (x._data,), out, params, dev)
+    if x._requires_grad and op.differentiable and _GRAD.enabled:
+        result = record_unary(op, x, x._data, out, params, dev)
     else:
         result = _result(op, out, dev, x)
     if _FW.depth:
@@ -423,9 +445,15 @@ def binary(op, a, b, params=None) -> Tensor:
         a = _coerce(a, dev)
         ad = a._data if isinstance(a, Tensor) else a
     out = op.forward(dev.xp, ad, bd, **params) if params else op.forward(dev.xp, ad, bd)
-    if _GRAD.enabled and op.differentiable and (
-            (isinstance(a, Tensor) and a._requires_grad) or (isinstance(b, Tensor) and b._requires_grad)):
-        result = record(op, (a, b), (ad, bd), out, params, dev)
+    a_tensor = isinstance(a, Tensor)
+    b_tensor = isinstance(b, Tensor)
+    # (the grad mode is thread-local, slower to read than the flags: it goes last)
+    if ((a_tensor and a._requires_grad) or (b_tensor and b._requires_grad)) and \
+            op.differentiable and _GRAD.enabled:
+        if a_tensor and b_tensor:
+            result = record_binary(op, a, b, ad, bd, out, params, dev)
+        else:
+            result = record(op, (a, b), (ad, bd), out, params, dev)
     else:
         result = _result(op, out, dev, a)
     if _FW.depth:
@@ -492,6 +520,13 @@ def check_inplace_allowed(t: Tensor) -> None:
 
 
 def inplace(t: Tensor, others, compute, write) -> Tensor:
+    """Update ``t`` in place (see :func:`_inplace`); in forward mode the tangent too."""
+    if _FW.depth:
+        return _FW.inplace(t, others, compute, write, _inplace)
+    return _inplace(t, others, compute, write)
+
+
+def _inplace(t: Tensor, others, compute, write) -> Tensor:
     """Update ``t`` in place; ``others`` are the other operands.
 
     ``compute()`` returns the new value as a tensor (recorded when autograd
@@ -547,4 +582,5 @@ def _adopt(t: Tensor, result: Tensor) -> None:
 
 
 Node.tensor_class = Tensor
+_graph._from_graph = from_graph
 from . import _tensor_methods  # noqa: E402,F401  (operators and methods)

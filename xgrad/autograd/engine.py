@@ -8,9 +8,15 @@ own operations are recorded and can be differentiated again).
 
 from __future__ import annotations
 
+import sys
+
 from .grad_mode import STATE as _GRAD
 from .anomaly import check_gradients
-from .graph import AccumulateGrad
+from .graph import AccumulateGrad, Node
+
+_getrefcount = sys.getrefcount
+# Below this many elements a new array costs less than the checks for writing in place.
+IN_PLACE_MIN_SIZE = 1 << 14
 
 __all__ = ["run_backward", "gradient_edge"]
 
@@ -57,17 +63,20 @@ def _nodes_leading_to(targets, deps, root_nodes):
 
 
 def _nout(node):
+    if type(node) is Node:
+        return node.op.nout
     op = getattr(node, "op", None)
     return op.nout if op is not None else getattr(node, "num_outputs", 1)
 
 
 def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None,
-                 accumulate=True):
+                 accumulate=True, apply=None):
     """Propagate ``root_grads`` (one per root tensor) back through the graph.
 
     With ``accumulate`` the gradients of leaves go into their ``.grad`` (of
     ``inputs`` only, when given). Without it nothing is accumulated and the
     gradients of ``inputs`` are returned, one per input (None where none flowed).
+    ``apply(node, grads, create_graph)`` replaces ``node.apply`` (batched backward).
     """
     root_edges = [gradient_edge(t) for t in roots]
     root_nodes = list(dict.fromkeys(e[0] for e in root_edges))
@@ -83,11 +92,15 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None,
 
     buffers = {}
     for (node, nr), g in zip(root_edges, root_grads):
-        _add(buffers, node, nr, g)
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * _nout(node)
+        _add(buf, nr, g, node, False)  # the caller holds the root gradients
     ready = [n for n in root_nodes if deps[n] == 0]
 
     previous_mode = _GRAD.enabled
     _GRAD.enabled = create_graph
+    anomaly = _GRAD.anomaly
     try:
         while ready:
             node = ready.pop()
@@ -96,38 +109,65 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None,
                 if grads is not None:
                     _leaf(node, grads[0], targets, captured, inputs, accumulate, create_graph)
                 continue
-            results = None
+            results = None  # (also drops the last node's results before _add counts references)
             if grads is not None:
                 if node.pre_hooks:
                     _run_tensor_hooks(node, grads, create_graph)
-                if node in target_nodes:
+                if target_nodes and node in target_nodes:
                     _capture(node, grads, targets, captured, inputs, accumulate, create_graph)
                 if needed is None or node in needed:
-                    results = node.apply(grads, create_graph)
-                    if _GRAD.anomaly:
+                    results = node.apply(grads, create_graph) if apply is None else \
+                        apply(node, grads, create_graph)
+                    if anomaly:
                         check_gradients(node, results)
                     if not retain_graph:
                         node.release()
-            for i, edge in enumerate(node.next_edges):
-                if edge is None:
-                    continue
-                child = edge[0]
-                if results is not None and results[i] is not None:
-                    _add(buffers, child, edge[1], results[i])
-                left = deps[child] - 1
-                deps[child] = left
-                if left == 0:
-                    ready.append(child)
+            i = 0
+            for edge in node.next_edges:
+                if edge is not None:
+                    child = edge[0]
+                    if results is not None:
+                        g = results[i]
+                        if g is not None:
+                            buf = buffers.get(child)
+                            if buf is None:  # the first gradient to reach this node
+                                n = child.op.nout if type(child) is Node else _nout(child)
+                                if n == 1:
+                                    buffers[child] = [g]
+                                else:
+                                    buf = buffers[child] = [None] * n
+                                    buf[edge[1]] = g
+                            else:
+                                _add(buf, edge[1], g, child, not create_graph)
+                    left = deps[child] - 1
+                    deps[child] = left
+                    if left == 0:
+                        ready.append(child)
+                i += 1
     finally:
         _GRAD.enabled = previous_mode
     return captured
 
 
-def _add(buffers, node, nr, g):
-    buf = buffers.get(node)
-    if buf is None:
-        buf = buffers[node] = [None] * _nout(node)
-    buf[nr] = g if buf[nr] is None else buf[nr] + g
+def _add(buf, nr, g, node, in_place):
+    """Sum ``g`` into slot ``nr`` of ``node``'s gradient buffer ``buf``.
+
+    ``in_place`` (raw arrays, not ``create_graph`` tensors) allows adding into the
+    buffer's array. A gradient array may be shared (a rule may return its incoming gradient, or
+    hand one array to several inputs), so the sum is in place only when the
+    buffer's array provably belongs to the engine alone: nobody else holds a
+    reference to it (the reference count: the buffer, ``old`` and the call's
+    argument), it is no view of another array's memory (the backend's ``owns``),
+    and ``g`` has its shape and dtype. Small arrays are always summed out of place.
+    """
+    old = buf[nr]
+    if old is None:
+        buf[nr] = g
+    elif (in_place and (old.size or 0) >= IN_PLACE_MIN_SIZE and _getrefcount(old) == 3
+          and node.device.backend.owns(old) and old.shape == g.shape and old.dtype == g.dtype):
+        old += g
+    else:
+        buf[nr] = old + g
 
 
 def _as_tensor(g, device):

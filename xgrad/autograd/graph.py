@@ -12,9 +12,14 @@ from __future__ import annotations
 import weakref
 
 from ..backends import dtype_of_native
-from .grad_mode import STATE as _GRAD
+from .grad_mode import _GradState
+from .forward_state import STATE as _FW
 
-__all__ = ["Node", "AccumulateGrad", "ArrayMeta", "record"]
+__all__ = ["Node", "AccumulateGrad", "ArrayMeta", "record", "record_unary", "record_binary"]
+
+_new = object.__new__
+_NO_PARAMS: dict = {}  # shared and never written: rules take params as **kwargs
+_from_graph = None  # xgrad._tensor.from_graph, set by that module (imports stay one-way)
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -85,7 +90,7 @@ class Node(_GraphNode):
     # -- backward ------------------------------------------------------------
     def release(self) -> None:
         """Free the saved values (after a backward without ``retain_graph``)."""
-        if self.saved is not None and self.op.needs_saved:
+        if self.op.needs_saved and self.saved is not None:
             self.saved = None
             self.saved_out = None
 
@@ -103,7 +108,11 @@ class Node(_GraphNode):
     def apply(self, grads: list, create_graph: bool) -> list:
         """Input gradients (raw arrays, or Tensors when ``create_graph``) for ``grads``,
         the gradients of this node's outputs (None for an output nothing flowed into)."""
-        self.check_saved()
+        if self.saved is None:
+            self.check_saved()  # raises
+        for counter, expected in self.versions:
+            if counter[0] != expected:
+                self.check_saved()  # raises
         op = self.op
         if create_graph:
             import xgrad as xp
@@ -112,23 +121,42 @@ class Node(_GraphNode):
             xp = self.device.xp
             g = grads[0] if op.nout == 1 else tuple(self._fill_zeros(xp, grads))
             out = self.saved_out
-            inputs = self._raw_arguments()
-        params = self.params or {}
-        if op.vjp_all is not None:
+            inputs = self.saved
+        params = self.params or _NO_PARAMS
+        edges = self.next_edges
+        vjps = op.vjps
+        if vjps is None:
             results = list(op.vjp_all(xp, g, out, *inputs, **params))
+        elif len(vjps) == 1:  # one input, so it is the one that requires grad
+            rule = vjps[0]
+            grad = None if rule is None else rule(xp, g, out, *inputs, **params)
+            if grad is not None:
+                array = grad._data if create_graph else grad
+                meta = self.in_meta[0]
+                if array.shape != meta[0] or array.dtype is not meta[1]:
+                    grad = self._conform(xp, grad, 0, create_graph)
+            return [grad]
         else:
             results = [None if edge is None or rule is None else rule(xp, g, out, *inputs, **params)
-                       for edge, rule in zip(self.next_edges, op.vjps)]
-        for i, edge in enumerate(self.next_edges):
-            if edge is None or results[i] is None:
+                       for edge, rule in zip(edges, vjps)]
+        metas = self.in_meta
+        for i, grad in enumerate(results):
+            if grad is None:
+                continue
+            if edges[i] is None:
                 results[i] = None
-            else:
-                results[i] = self._conform(xp, results[i], i, create_graph)
+                continue
+            # the common case, checked cheaply: the shape and the (interned) dtype match
+            array = grad._data if create_graph else grad
+            meta = metas[i]
+            if array.shape != meta[0] or array.dtype is not meta[1]:
+                results[i] = self._conform(xp, grad, i, create_graph)
         return results
 
     def _raw_arguments(self):
-        return tuple(ArrayMeta(*meta) if value is None and meta is not None else value
-                     for value, meta in zip(self.saved, self.in_meta))
+        """The rules' input arguments on raw arrays: the saved inputs, shape-and-dtype
+        stand-ins (:class:`ArrayMeta`) for inputs not saved, and constants."""
+        return self.saved
 
     def _fill_zeros(self, xp, grads):
         outs = self.saved_out
@@ -152,7 +180,7 @@ class Node(_GraphNode):
                       for t, o in zip(tensors, self.saved_out))
         inputs = []
         for value, meta, edge in zip(self.saved, self.in_meta, self.next_edges):
-            if value is None:
+            if value is None or type(value) is ArrayMeta:
                 inputs.append(None if meta is None else ArrayMeta(meta[0], dtype_of_native(meta[1])))
             elif type(value) in (bool, int, float, complex):
                 inputs.append(value)
@@ -162,12 +190,14 @@ class Node(_GraphNode):
                 inputs.append(edge[0].variable)
             else:
                 inputs.append(from_graph(value, device, edge[0], edge[1]))
+        if _FW.depth:  # forward-over-reverse: the rebuilt tensors get their tangents back
+            _FW.restore(self, out, inputs)
         return g, out, tuple(inputs)
 
     def _conform(self, xp, grad, i, create_graph):
         """Undo broadcasting and match the input's dtype: the one shared place for both."""
         shape, dtype = self.in_meta[i]
-        if tuple(grad.shape) != tuple(shape):
+        if tuple(grad.shape) != tuple(shape) and not _has_unknown_size(shape):
             if not self.op.broadcasts:
                 raise RuntimeError(f"internal error: the gradient rule of {self.op.name} returned "
                                    f"shape {tuple(grad.shape)} for an input of shape {tuple(shape)}")
@@ -175,15 +205,29 @@ class Node(_GraphNode):
         if create_graph:
             native = grad._data.dtype
             if native != dtype:
-                grad = xp.astype(grad, dtype_of_native(dtype))
+                grad = _cast_grad(xp, grad, dtype_of_native(dtype))
         elif grad.dtype != dtype:
-            grad = xp.astype(grad, dtype)
+            grad = _cast_grad(xp, grad, dtype)
         return grad
+
+
+def _cast_grad(xp, grad, dtype):
+    """``grad`` as ``dtype``; a complex gradient of a real input keeps its real part
+    (PyTorch's convention for real-to-complex steps)."""
+    if "complex" in str(grad.dtype) and "complex" not in str(dtype):
+        grad = xp.real(grad)
+    return xp.astype(grad, dtype, copy=False)
 
 
 def _zeros_tensor_like(array, device):
     from .._tensor import _wrap
     return _wrap(device.xp.zeros_like(array), device)
+
+
+def _has_unknown_size(shape) -> bool:
+    """Lazy backends (Dask after a boolean mask) report unknown sizes as NaN, which
+    equals nothing: such shapes cannot be compared, and a rule's result is trusted."""
+    return any(s != s for s in shape)
 
 
 def sum_to(xp, g, shape: tuple):
@@ -209,14 +253,20 @@ class AccumulateGrad(_GraphNode):
     def name(self) -> str:
         return "AccumulateGrad"
 
+    @property
+    def device(self):
+        return self.variable._device
+
     def ref(self):
         return weakref.ref(self)
 
 
 def record(op, args, datas, out, params, device):
     """Wrap ``out`` in tensor(s) and record a Node for ``op`` applied to ``args``."""
+    # This runs for every recorded op: one pass over the inputs, no imports, no
+    # helper calls beyond what each input needs.
     T = Node.tensor_class
-    node = Node()
+    node = _new(Node)
     node.op = op
     node.params = params
     node.device = device
@@ -227,40 +277,125 @@ def record(op, args, datas, out, params, device):
     versions = []
     save_in = op.save_in
     save_all = save_in == "all"
-    saved = []
-    for i, a in enumerate(args):
+    saved = []  # the rules' input arguments: arrays, stand-ins, constants
+    i = 0
+    for a in args:
         if isinstance(a, T):
+            d = datas[i]
             if a._requires_grad:
                 fn = a._grad_fn
                 edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
-                d = datas[i]
                 metas.append((d.shape, d.dtype))
             else:
                 edges.append(None)
                 metas.append(None)
             if save_all or i in save_in:
-                saved.append(datas[i])
-                versions.append((a._vc, a._vc[0]))
+                saved.append(d)
+                vc = a._vc
+                versions.append((vc, vc[0]))
+            elif a._requires_grad:
+                saved.append(_stand_in(d))
             else:
                 saved.append(None)
         else:
             edges.append(None)
             metas.append(None)
             saved.append(a)  # Python scalars and None are constants of the op
+        i += 1
     node.next_edges = tuple(edges)
     node.in_meta = tuple(metas)
     node.saved = tuple(saved)
     node.saved_out = out if op.save_out else None
-    if _GRAD.anomaly:
+    return _outputs(node, op, out, device, args[0] if op.view else None, versions)
+
+
+def record_unary(op, x, data, out, params, device):
+    """:func:`record` written out for the commonest case: one tensor input ``x``
+    (with array ``data``) that requires grad."""
+    node = _new(Node)
+    node.op = op
+    node.params = params
+    node.device = device
+    node.pre_hooks = None
+    node.trace = None
+    fn = x._grad_fn
+    node.next_edges = ((fn, x._output_nr) if fn is not None else (x._accumulator(), 0),)
+    node.in_meta = ((data.shape, data.dtype),)
+    save_in = op.save_in
+    if save_in == "all" or 0 in save_in:
+        node.saved = (data,)
+        vc = x._vc
+        versions = [(vc, vc[0])]
+    else:
+        node.saved = (_stand_in(data),)
+        versions = []
+    node.saved_out = out if op.save_out else None
+    return _outputs(node, op, out, device, x, versions)
+
+
+def record_binary(op, a, b, ad, bd, out, params, device):
+    """:func:`record` written out for two tensor inputs ``a`` and ``b`` (arrays ``ad``
+    and ``bd``), at least one of which requires grad."""
+    node = _new(Node)
+    node.op = op
+    node.params = params
+    node.device = device
+    node.pre_hooks = None
+    node.trace = None
+    save_in = op.save_in
+    save_all = save_in == "all"
+    versions = []
+    if a._requires_grad:
+        fn = a._grad_fn
+        edge_a = (fn, a._output_nr) if fn is not None else (a._accumulator(), 0)
+        meta_a = (ad.shape, ad.dtype)
+    else:
+        edge_a = meta_a = None
+    if save_all or 0 in save_in:
+        saved_a = ad
+        vc = a._vc
+        versions.append((vc, vc[0]))
+    else:
+        saved_a = None if edge_a is None else _stand_in(ad)
+    if b._requires_grad:
+        fn = b._grad_fn
+        edge_b = (fn, b._output_nr) if fn is not None else (b._accumulator(), 0)
+        meta_b = (bd.shape, bd.dtype)
+    else:
+        edge_b = meta_b = None
+    if save_all or 1 in save_in:
+        saved_b = bd
+        vc = b._vc
+        versions.append((vc, vc[0]))
+    else:
+        saved_b = None if edge_b is None else _stand_in(bd)
+    node.next_edges = (edge_a, edge_b)
+    node.in_meta = (meta_a, meta_b)
+    node.saved = (saved_a, saved_b)
+    node.saved_out = out if op.save_out else None
+    return _outputs(node, op, out, device, a, versions)
+
+
+def _stand_in(array) -> ArrayMeta:
+    """The shape and dtype of an input a rule does not need the values of."""
+    meta = _new(ArrayMeta)  # (no __init__ call: this runs per recorded op)
+    meta.shape = array.shape
+    meta.dtype = array.dtype
+    return meta
+
+
+def _outputs(node, op, out, device, a, versions):
+    """The output tensor(s) of a recorded node; ``a`` is its first input (views share
+    its version counter). Completes ``node.versions``."""
+    if _GradState.anomaly:  # (set on the class, for all threads: cheaper than the local)
         from .anomaly import capture_trace
         node.trace = capture_trace()
-    from .._tensor import from_graph
+    from_graph = _from_graph
     if op.nout == 1:
         result = from_graph(out, device, node, 0)
         if op.save_out:
             versions.append((result._vc, 0))
         if op.view:
-            a = args[0]
             result._base = a._base if a._base is not None else a
             result._vc = a._vc
             if op.save_out:

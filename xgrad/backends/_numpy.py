@@ -62,7 +62,12 @@ class NumpyBackend(Backend):
         return array if type(array) is np.ndarray else np.asarray(array)
 
     def writable(self, array):
-        return type(array) is np.ndarray and array.flags.writeable
+        if type(array) is not np.ndarray:
+            return None  # a NumPy scalar (a 0-d result): replaced, not written into
+        return array.flags.writeable
+
+    def owns(self, array):
+        return type(array) is np.ndarray and array.base is None and array.flags.writeable
 
     def scatter_add(self, target, key, values):
         np.add.at(target, key, values)

@@ -1,0 +1,92 @@
+"""Timing: peers of one workload measured interleaved, medians of repeats."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    """One workload's medians: ``times[peer]`` in seconds per call (divided by ``per``)."""
+
+    workload: str
+    times: dict = field(default_factory=dict)
+    unit: str = "ms"
+    per: int = 1           # W1 reports per op: the chain's length
+    note: str = ""
+
+    def scaled(self, peer: str) -> float:
+        scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[self.unit]
+        return self.times[peer] / self.per * scale
+
+
+def _calibrate(fn, min_time: float, clock) -> int:
+    """How many calls make one sample last at least ``min_time`` seconds."""
+    n = 1
+    while True:
+        start = clock()
+        for _ in range(n):
+            fn()
+        elapsed = clock() - start
+        if elapsed >= min_time or n >= 1 << 20:
+            return n
+        n = max(n * 2, int(n * min_time / max(elapsed, 1e-9) * 1.2))
+
+
+def measure(workload: str, peers: dict, *, repeats: int, min_time: float, unit="ms", per=1,
+            note="", sync=None, clock=time.perf_counter) -> Result:
+    """Time every callable in ``peers`` (name -> fn()) ``repeats`` times, interleaved:
+    one sample of each peer in turn, so drifts of the machine hit all of them alike.
+
+    ``sync`` (GPU) is called after each sample's calls, inside the timed region.
+    ``clock``: wall time by default; ``time.process_time`` (the CPU time of this
+    process) on a machine shared with other jobs, where wall time counts their turns.
+    """
+    loops = {}
+    for name, fn in peers.items():
+        fn()  # warm up: imports, caches, BLAS buffers
+        if sync:
+            sync()
+        loops[name] = _calibrate(fn, min_time, clock)
+    samples = {name: [] for name in peers}
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    try:
+        for _ in range(repeats):
+            for name, fn in peers.items():
+                n = loops[name]
+                gc.disable()  # collections land on whichever peer runs then: keep them out
+                start = clock()
+                for _ in range(n):
+                    fn()
+                if sync:
+                    sync()
+                samples[name].append((clock() - start) / n)
+                if gc_was_enabled:
+                    gc.enable()
+                gc.collect()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return Result(workload, {k: statistics.median(v) for k, v in samples.items()}, unit, per, note)
+
+
+def format_table(results: list, peers_order: list, baseline: str = "xgrad") -> str:
+    """A Markdown table: one row per workload, times per peer and xgrad/peer ratios."""
+    peers = [p for p in peers_order if any(p in r.times for r in results)]
+    others = [p for p in peers if p != baseline]
+    head = ["workload", "unit"] + peers + [f"{baseline}/{p}" for p in others]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        row = [r.workload, r.unit + ("/op" if r.per > 1 else "")]
+        row += [f"{r.scaled(p):.3g}" if p in r.times else "-" for p in peers]
+        for p in others:
+            if baseline in r.times and p in r.times:
+                row.append(f"{r.times[baseline] / r.times[p]:.2f}x")
+            else:
+                row.append("-")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
