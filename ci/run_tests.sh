@@ -22,6 +22,24 @@ for backend in $backends; do
         status=1
     fi
 done
+# dask: a quick run (its own tests, the engine's, the scale example's --quick) when
+# dask is installed; XGRAD_CI_DASK=off leaves it out. The whole suite runs on dask
+# with: python -m pytest --xgrad-device=dask
+if [ "${XGRAD_CI_DASK:-quick}" != off ]; then
+    if reason=$(python -c "import sys, xgrad.backends as b; r = b.device_available('dask'); print(r or ''); sys.exit(1 if r else 0)" 2>&1); then
+        echo "=== pytest on dask (quick)"
+        if python -m pytest -q -p no:cacheprovider --xgrad-device=dask tests/test_dask.py \
+                tests/test_core_engine.py "$@" \
+                && python examples/dask_logistic_regression.py --quick --no-progress; then
+            ran=$((ran + 1))
+        else
+            echo "=== dask FAILED"
+            status=1
+        fi
+    else
+        echo "=== dask: not available here, skipped ($reason)"
+    fi
+fi
 if [ $ran -eq 0 ]; then
     echo "no backend was available: nothing was tested"
     exit 1

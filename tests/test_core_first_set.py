@@ -94,7 +94,10 @@ def test_dot_and_permute(device):
     assert gradcheck(lambda t: t.transpose(0, 2), (c,))
 
 
-@pytest.mark.parametrize("key", [1, (slice(None), 0), (Ellipsis, slice(1, 3)), "ints", "mask",
+@pytest.mark.parametrize("key", [1, (slice(None), 0), (Ellipsis, slice(1, 3)), "ints",
+                                 pytest.param("mask", marks=pytest.mark.not_on(
+                                     "dask", reason="a boolean mask gives Dask an unknown (NaN) "
+                                     "size, which gradcheck and the backward cannot use")),
                                  "repeated"], ids=str)
 def test_indexing(device, key):
     rng = np.random.default_rng(5)

@@ -93,12 +93,23 @@ class Backend:
         """Whether in-place operators may write into ``array``."""
         return True
 
+    def owns(self, array) -> bool:
+        """Whether ``array`` holds its own memory (it is no view of another array) and
+        may be written: autograd then sums gradients into it in place when nothing
+        else refers to it. False, the safe answer, where the backend cannot tell."""
+        return False
+
     def scatter_add(self, target, key, values):
         """``target[key] += values`` with repeated indices adding up (in place)."""
         raise NotImplementedError
 
     def synchronize(self, index) -> None:
         """Wait for the device's queued work (a no-op on synchronous backends)."""
+
+    def materialize(self, arrays) -> list:
+        """``arrays`` with their values computed, in one pass (lazy backends: Dask);
+        eager backends hand them back unchanged."""
+        return list(arrays)
 
 
 def _own_namespace(namespace, backend):
@@ -114,7 +125,16 @@ def _own_namespace(namespace, backend):
             except AttributeError:
                 pass
     own.__xgrad_backend__ = backend
+    own.__getattr__ = _missing_function(backend.name)
     return own
+
+
+def _missing_function(backend_name):
+    """The namespace's ``__getattr__``: a clear error naming the backend and the function."""
+    def __getattr__(name):
+        raise AttributeError(f"the {backend_name!r} backend has no array API function {name!r}; "
+                             f"xgrad cannot run this operation on {backend_name} devices")
+    return __getattr__
 
 
 class _NullContext:
@@ -132,6 +152,7 @@ _BACKEND_SPECS: dict[str, object] = {
     "cpu": ("xgrad.backends._numpy", "NumpyBackend"),
     "cuda": ("xgrad.backends._cupy", "CupyBackend"),
     "strict": ("xgrad.backends._strict", "StrictBackend"),
+    "dask": ("xgrad.backends._dask", "DaskBackend"),
 }
 _BACKENDS: dict[str, Backend] = {}
 _LOCK = threading.Lock()

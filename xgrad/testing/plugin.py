@@ -25,6 +25,12 @@ def requested_devices(config) -> list[str]:
     return [d.strip() for d in text.split(",") if d.strip()]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "not_on(*device_types, reason): the test cannot run on "
+                            "these device types (e.g. dask: no shared memory between views); "
+                            "skipped there with the reason shown")
+
+
 def pytest_generate_tests(metafunc):
     if "device" in metafunc.fixturenames:
         names = requested_devices(metafunc.config)
@@ -39,6 +45,9 @@ def device(request):
     reason = device_available(name)
     if reason is not None:
         pytest.skip(f"device {name} unavailable: {reason}")
+    marker = request.node.get_closest_marker("not_on")
+    if marker is not None and name.partition(":")[0] in marker.args:
+        pytest.skip(f"not on {name}: {marker.kwargs.get('reason', 'marked not_on')}")
     return parse_device(name)
 
 
