@@ -201,9 +201,12 @@ def compute(*tensors) -> tuple:
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``)."""
+    """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``): on
+    ``device``, else on the default device (also for NumPy data, as PyTorch)."""
     if isinstance(data, Tensor):
         data = data.detach()
+    elif device is None:
+        device = get_default_device()
     t = asarray(data, dtype=dtype, device=device, copy=True)
     if t._grad_fn is not None:
         t = t.detach()
@@ -211,7 +214,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """A tensor sharing ``data``'s memory where possible (PyTorch's ``as_tensor``)."""
+    """A tensor sharing ``data``'s memory where possible (PyTorch's ``as_tensor``);
+    data that is not a tensor goes to the default device unless ``device`` is given."""
+    if device is None and not isinstance(data, Tensor):
+        device = get_default_device()
     return asarray(data, dtype=dtype, device=device)
 
 

@@ -445,6 +445,8 @@ def binary(op, a, b, params=None) -> Tensor:
         a = _coerce(a, dev)
         ad = a._data if isinstance(a, Tensor) else a
     out = op.forward(dev.xp, ad, bd, **params) if params else op.forward(dev.xp, ad, bd)
+    if type(out) in _SCALAR_TYPES:  # NumPy's 0-d float64 is a Python float: 1j * it is too
+        out = dev.xp.asarray(out)
     a_tensor = isinstance(a, Tensor)
     b_tensor = isinstance(b, Tensor)
     # (the grad mode is thread-local, slower to read than the flags: it goes last)
