@@ -147,6 +147,8 @@ def _backends(row, loaded) -> str:
     names = []
     for backend_name, backend in loaded:
         ns = getattr(backend.xp, ext, None) if ext else backend.xp
+        if backend.limits.get(row[1], "").startswith("no"):
+            continue  # the backend says it cannot (it raises a clear error instead)
         if row[3] == "composed" or (ns is not None and hasattr(ns, name)):
             names.append(backend_name)
     return ", ".join(names)

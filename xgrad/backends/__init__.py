@@ -34,6 +34,8 @@ class Backend:
 
     name: str = ""
     indexed: bool = False
+    # functions ("linalg.det") this backend lacks or limits -> a note; "no: ..." = unsupported
+    limits: dict = {}
 
     def __init__(self):
         self.xp = _own_namespace(self.load_namespace(), self)

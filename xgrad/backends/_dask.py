@@ -81,6 +81,7 @@ class DaskBackend(Backend):
     """Dask arrays: lazy and chunked, computed by Dask's (possibly distributed) scheduler."""
 
     name = "dask"
+    limits = LIMITS
 
     def __init__(self):
         super().__init__()
