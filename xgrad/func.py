@@ -256,7 +256,6 @@ def jacfwd(f, argnums=0, *, has_aux=False):
     Block shape: ``output.shape + input.shape``."""
     @functools.wraps(f)
     def wrapper(*args):
-        xgrad = _xgrad()
         nums, single = _argnums(argnums, len(args))
         per_arg = []
         aux = None

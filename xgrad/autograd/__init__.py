@@ -109,8 +109,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     with ``materialize_grads``). With ``create_graph`` the returned gradients are
     themselves differentiable.
     """
-    from .._tensor import Tensor, _wrap
-    single = isinstance(inputs, Tensor)
     outputs = _as_sequence(outputs)
     inputs = _as_sequence(inputs)
     if allow_unused is None:
@@ -125,6 +123,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grads = _root_gradients(outputs, _as_sequence(grad_outputs), create_graph)
     captured = run_backward(outputs, grads, retain_graph=retain_graph, create_graph=create_graph,
                             inputs=inputs, accumulate=False)
+    zeros = (lambda t: t._device.xp.zeros_like(t._data)) if materialize_grads else None
+    return captured_gradients(inputs, captured, allow_unused, zeros)
+
+
+def captured_gradients(inputs, captured, allow_unused, zeros=None):
+    """The engine's gradients of ``inputs`` as tensors: a missing one is an error
+    unless ``allow_unused``, then None, or ``zeros(input)`` if ``zeros`` is given."""
+    from .._tensor import Tensor, _wrap
     result = []
     for i, (t, g) in enumerate(zip(inputs, captured)):
         if g is None:
@@ -132,11 +138,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not "
                                    f"have been used in the graph. Set allow_unused=True if this "
                                    f"is the desired behavior.")
-            if materialize_grads:
-                g = t._device.xp.zeros_like(t._data)
+            if zeros is not None:
+                g = zeros(t)
         if g is not None and not isinstance(g, Tensor):
             g = _wrap(g, t._device)
-            g._cow = True
+            g._cow = True  # the engine may hand one array to several places
         result.append(g)
     return tuple(result)
 

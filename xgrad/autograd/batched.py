@@ -243,24 +243,14 @@ def batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allo
                            t._device) for t in inputs)
     captured = run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph,
                             inputs=inputs, accumulate=False, apply=_apply_batched)
-    result = []
-    for i, (t, g) in enumerate(zip(inputs, captured)):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not "
-                                   f"have been used in the graph. Set allow_unused=True if this "
-                                   f"is the desired behavior.")
-            if materialize_grads:
-                g = t._device.xp.zeros((size,) + tuple(t._data.shape), dtype=t._data.dtype)
-        if g is not None and not hasattr(g, "_data"):
-            g = _wrap(g, t._device)
-            g._cow = True
-        result.append(g)
-    return tuple(result)
+    from . import captured_gradients
+    def zeros(t):
+        return t._device.xp.zeros((size,) + tuple(t._data.shape), dtype=t._data.dtype)
+    return captured_gradients(inputs, captured, allow_unused, zeros if materialize_grads else None)
 
 
 def _batched_roots(outputs, grad_outputs, create_graph):
-    from .._tensor import Tensor, _wrap
+    from .._tensor import Tensor
     from .._creation import asarray
     roots, size = [], None
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
