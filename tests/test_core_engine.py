@@ -470,3 +470,13 @@ def test_next_functions_and_names(device):
     assert mul.name() == "MulBackward0"
     (acc, _), (none, _) = mul.next_functions
     assert acc.name() == "AccumulateGrad" and acc.variable is x and none is None
+
+
+@pytest.mark.not_on("dask", reason="Dask slices are lazy copies: writes to the base never reach them")
+def test_inplace_on_base_invalidates_saved_view(device):
+    w = make(np.ones(4), device, requires_grad=True)
+    x = make(np.ones(4), device)
+    y = (w[0:2] * x[0:2]).sum()  # the product saves the view x[0:2]
+    x.add_(1)                    # writes through to the view's memory
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
