@@ -11,6 +11,7 @@ but not differentiated). Ops are called through the registry
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import xgrad
 import xgrad.linalg  # noqa: F401  (registers the linalg ops, so coverage does not depend on order)
@@ -135,6 +136,22 @@ SAMPLES.update({
 # the ops this project had when these tests were written: they must keep their samples
 REQUIRED = {name for name in SAMPLES if not name.startswith("linalg_")} | {"to_device"}
 SAMPLES["to_device"] = [([A2x3], {"source": None, "target": None})]
+
+
+# ops whose backend function Dask lacks: on the dask device their samples check the error
+DASK_REFUSES = {"linalg_det"}
+
+
+def dask_refuses(device, name, sample):
+    """On the dask device, for an op in :data:`DASK_REFUSES`, check that it raises
+    DaskUnsupported naming Dask, and answer True; False otherwise."""
+    if device.type != "dask" or name not in DASK_REFUSES:
+        return False
+    from xgrad.backends._dask import DaskUnsupported
+    fn, inputs, _ = instantiate(sample, device)
+    with pytest.raises(DaskUnsupported, match="Dask"):
+        fn(name)(*inputs)
+    return True
 
 
 def instantiate(sample, device, seed=0):

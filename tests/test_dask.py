@@ -308,6 +308,11 @@ AUDIT = {
     "max_pool2d": (lambda x: _F("max_pool2d")(x, 2), [((1, 2, 4, 6), -1.0, 1.0)]),
     "layer_norm": (lambda x: _F("layer_norm")(x, (6,)), [A]),
     "embedding": (lambda w: _F("embedding")(_idx([[0, 2], [2, 1]], w), w), [((3, 4), -1.0, 1.0)]),
+    # fft (the transformed axis is rechunked to one chunk)
+    "fft_r2c": (lambda x: xgrad.abs(xgrad.fft.rfft(x)), [A]),
+    "fft_c2c": (lambda x: xgrad.real(xgrad.fft.fft(xgrad.astype(x, xgrad.complex128) * (1 + 2j),
+                                                   axis=0)), [A]),
+    "fft_c2r": (lambda x: xgrad.fft.irfft(xgrad.fft.rfft(x) * (0.5 + 1j), n=6), [A]),
     # comparisons, logic and bits: no gradient, but lazy forward values
     **{n: (lambda a, b, n=n: getattr(xgrad, n)(a > 0, b > 0), [A, A]) for n in (
         "logical_and", "logical_or", "logical_xor")},
@@ -326,7 +331,6 @@ AUDIT = {
 DASK_LIMITS = {
     "boolean_mask": "backward: Dask cannot write a gradient of unknown (NaN) size back "
                     "through a boolean mask (its __setitem__ needs the size)",
-    "index_two_arrays": "Dask has no N-d fancy indexing (x[i, j] with two index arrays)",
 }
 
 
@@ -517,11 +521,7 @@ def test_distributed_example_runs(client):
 
 
 @pytest.mark.parametrize("name", ["exp", "matmul_vector", "index_repeated", "softmax", "prod",
-                                  "take", "max_axis", "conv2d", pytest.param(
-                                      "take_along_axis", marks=pytest.mark.xfail(
-                                          strict=True, reason=DASK_LIMITS["index_two_arrays"]
-                                          + ": the second-order rule indexes g[key] with one "
-                                          "index array per axis"))])
+                                  "take", "max_axis", "conv2d", "take_along_axis"])
 def test_second_order_stays_lazy(name):
     """create_graph=True: gradients of gradients on dask, under the refusing scheduler,
     equal the cpu device's."""

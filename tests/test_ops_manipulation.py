@@ -140,6 +140,8 @@ def test_torch_aliases(device):
     assert_close(xgrad.norm(x), np.linalg.norm(n))
 
 
+@pytest.mark.not_on("dask", reason="Dask arrays have no DLPack interface (no __dlpack__, "
+                    "no dask.array.from_dlpack)")
 def test_from_dlpack_keeps_the_device(device):
     x = xgrad.asarray([1.0, 2.0], device=device)
     y = xgrad.from_dlpack(x)

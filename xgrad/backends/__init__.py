@@ -105,6 +105,11 @@ class Backend:
         """``target[key] += values`` with repeated indices adding up (in place)."""
         raise NotImplementedError
 
+    def getitem(self, array, key):
+        """``array[key]`` for an advanced (integer-array) key; backends whose arrays lack
+        some of NumPy's indexing (Dask: several index arrays) override it."""
+        return array[key]
+
     def synchronize(self, index) -> None:
         """Wait for the device's queued work (a no-op on synchronous backends)."""
 

@@ -39,8 +39,10 @@ LIMITS = {
     "linalg.svd": "one 2-D matrix, full_matrices=False only (Dask's tsqr)",
     "linalg.svdvals": "one 2-D matrix", "linalg.cross": "composed (Dask has none)",
     "take_along_axis": "composed (Dask has none)",
+    "searchsorted": "sorter= composed as searchsorted(take(x1, sorter), x2)",
     "boolean mask indexing": "forward only: the result has unknown (NaN) size",
-    "indexing with several index arrays": "no: Dask has no N-d fancy indexing",
+    "indexing with several index arrays": "index arrays among full slices only: composed "
+                                          "from flat positions",
     "in-place writes": "rebind the tensor: no aliasing between views or detached copies",
 }
 
@@ -142,8 +144,42 @@ class DaskBackend(Backend):
         """``target[key] += values`` (repeats add up), lazily: a bincount over the flat
         positions ``key`` reads; ``target`` is rebound to the result, as Dask's own
         ``__setitem__`` does."""
+        if math.prod(target.shape) == 0:
+            return  # nothing to add into (Dask's bincount of nothing has an unknown size)
         added = _scatter_added(target, key, values)
         _rebind(target, target + added)
+
+    def getitem(self, array, key):
+        """``array[key]``; a key of several integer index arrays among full slices,
+        which Dask cannot index with, reads flat positions (NumPy's broadcast and
+        placement of the indexed axes). Negative indices count from the end; indices
+        out of range are not caught (that would need a compute)."""
+        parts = key if isinstance(key, tuple) else (key,)
+        arrays = [k for k in parts if hasattr(k, "dtype") and not isinstance(k, (int, bool))]
+        if (len(arrays) < 2 or not all(np.issubdtype(k.dtype, np.integer) for k in arrays)
+                or sum(k is Ellipsis for k in parts) > 1
+                or not all(k is Ellipsis or k == slice(None) for k in parts
+                           if not hasattr(k, "dtype"))):
+            return array[key]
+        import dask.array as da
+        fill = array.ndim - len(parts) + sum(k is Ellipsis for k in parts)
+        full = []
+        for k in parts:
+            full.extend([slice(None)] * fill if k is Ellipsis else [k])
+        axes = [d for d, k in enumerate(full) if hasattr(k, "dtype")]
+        others = [d for d in range(array.ndim) if d not in axes]
+        lead = tuple(array.shape[d] for d in axes)
+        rest = tuple(array.shape[d] for d in others)
+        flat = _ravel_index(lead, tuple(da.asarray(full[d]) for d in axes))
+        flat = da.broadcast_to(flat, np.broadcast_shapes(*(tuple(k.shape) for k in arrays)))
+        rows = self.xp.reshape(self.xp.permute_dims(array, tuple(axes + others)),
+                               (math.prod(lead),) + rest)
+        out = self.xp.reshape(rows[flat.reshape(-1)], tuple(flat.shape) + rest)
+        first, b = axes[0], flat.ndim
+        if first and axes == list(range(first, first + len(axes))):  # NumPy keeps them in place
+            order = list(range(b, b + first)) + list(range(b)) + list(range(b + first, out.ndim))
+            out = self.xp.permute_dims(out, tuple(order))
+        return out
 
     def materialize(self, arrays):
         """Compute ``arrays`` in one pass (shared work done once), keeping them on the
@@ -180,6 +216,7 @@ def _namespace_with_gaps(compat):
     xp.fft = _fft_namespace(compat.fft)
     xp.reshape = _reshape(compat.reshape)
     xp.eye = _eye(compat.eye)
+    xp.searchsorted = _searchsorted(compat.searchsorted)
     for name in _REDUCTIONS:
         setattr(xp, name, _reduction(getattr(compat, name), name))
     if not hasattr(compat, "take_along_axis"):
@@ -200,10 +237,27 @@ def _reshape(reshape):
     return reshape_any
 
 
+def _searchsorted(searchsorted):
+    """Dask's searchsorted, which refuses ``sorter``: searching ``take(x1, sorter)``
+    (``x1`` in sorted order) gives the same indices."""
+    def searchsorted_any(x1, x2, /, *, side="left", sorter=None):
+        if sorter is not None:
+            import dask.array as da
+            x1, sorter = da.take(x1, sorter, axis=0), None
+        return searchsorted(x1, x2, side=side, sorter=sorter)
+    searchsorted_any.__doc__ = searchsorted.__doc__
+    return searchsorted_any
+
+
 def _eye(eye):
     """Dask's eye, which loses blocks of wide matrices unless its (square) chunk
-    size is the number of rows: non-square ones get that chunk size."""
+    size is the number of rows: non-square ones get that chunk size (and empty
+    ones are zeros)."""
     def eye_any(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, **kwargs):
+        if n_rows == 0 or n_cols == 0:  # Dask's eye divides by zero for (0, m)
+            import dask.array as da
+            return da.zeros((n_rows, n_rows if n_cols is None else n_cols),
+                            dtype=np.float64 if dtype is None else dtype)
         if n_cols is not None and n_cols != n_rows:
             kwargs.setdefault("chunks", max(n_rows, 1))
         return eye(n_rows, n_cols, k=k, dtype=dtype, device=device, **kwargs)

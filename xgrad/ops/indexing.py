@@ -54,6 +54,8 @@ def _index_add_forward(xp, target, values, *, key, integer):
     out = _copy(xp, target)
     if integer:
         xp.__xgrad_backend__.scatter_add(out, key, values)
+    elif 0 in tuple(getattr(values, "shape", ())) and 0 in tuple(out[key].shape):
+        pass  # nothing to add (Dask's __setitem__ refuses size-0 writes)
     else:
         out[key] += values
     return out
@@ -65,7 +67,7 @@ def _gather(xp, g, key, integer):
         return g[key]
     axis = _take_axis(key, g.ndim)
     if axis is None:
-        return g[key]
+        return xp.__xgrad_backend__.getitem(g, key)
     indices = next(k for k in (key if isinstance(key, tuple) else (key,)) if hasattr(k, "dtype"))
     shape = tuple(indices.shape)
     taken = xp.take(g, xp.reshape(indices, (-1,)), axis=axis)
@@ -98,9 +100,14 @@ def _getitem_vjp(xp, g, out, x, *, key, integer=False):
     return scatter_into_zeros(xp, x.shape, key, g, integer)
 
 
+def _index_forward(xp, x, *, key, integer):
+    """``x[key]`` for an advanced key (integer-array keys through the backend's hook)."""
+    return xp.__xgrad_backend__.getitem(x, key) if integer else x[key]
+
+
 GETITEM = defop("getitem", lambda xp, x, *, key: x[key], (_getitem_vjp,), saves=(), view=True,
                 grad_name="SliceBackward0", jvp=LINEAR)
-INDEX = defop("index", lambda xp, x, *, key, integer: x[key], (_getitem_vjp,), saves=(),
+INDEX = defop("index", _index_forward, (_getitem_vjp,), saves=(),
               grad_name="IndexBackward0", jvp=LINEAR)
 
 
