@@ -215,3 +215,20 @@ def coverage_report():
 
 def numpy_of(t):
     return np.asarray(xgrad.testing.to_numpy(t))
+
+
+def numeric_jacobian(f, inputs, i, eps=1e-6):
+    """d f(inputs) / d inputs[i] by central differences (float64), shape out.shape + x.shape."""
+    x = numpy_of(inputs[i])
+    out = numpy_of(f(*inputs))
+    jac = np.zeros(out.shape + x.shape)
+    for idx in np.ndindex(*x.shape):
+        vals = []
+        for sign in (1, -1):
+            bumped = x.copy()
+            bumped[idx] += sign * eps
+            args = list(inputs)
+            args[i] = xgrad.asarray(bumped, dtype=xgrad.float64, device=inputs[i].device)
+            vals.append(numpy_of(f(*args)))
+        jac[(Ellipsis,) + idx] = (vals[0] - vals[1]) / (2 * eps)
+    return jac

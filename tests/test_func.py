@@ -13,28 +13,10 @@ import xgrad
 from xgrad import func
 from xgrad.testing import assert_close
 
-from _op_samples import cases, dask_refuses, instantiate, numpy_of
+from _op_samples import cases, dask_refuses, instantiate, numeric_jacobian, numpy_of
 
 CASES = list(cases())
 IDS = [f"{n}-{k}" for n, k, _ in CASES]
-
-
-def _numeric_jacobian(f, inputs, i, eps=1e-6):
-    """d f(inputs) / d inputs[i] by central differences, shape out.shape + x.shape."""
-    x = numpy_of(inputs[i])
-    out = numpy_of(f(*inputs))
-    jac = np.zeros(out.shape + x.shape)
-    for idx in np.ndindex(*x.shape):
-        vals = []
-        for sign in (1, -1):
-            bumped = x.copy()
-            bumped[idx] += sign * eps
-            args = list(inputs)
-            args[i] = xgrad.asarray(bumped, dtype=xgrad.float64, device=inputs[i].device)
-            with xgrad.no_grad():
-                vals.append(numpy_of(f(*args)))
-        jac[(Ellipsis,) + idx] = (vals[0] - vals[1]) / (2 * eps)
-    return jac
 
 
 def _first_output(f):
@@ -56,7 +38,7 @@ def test_jacfwd_equals_jacrev_equals_finite_differences(device, name, k, sample)
     rev = func.jacrev(f, argnums=argnums)(*inputs)
     fwd = func.jacfwd(f, argnums=argnums)(*inputs)
     for j, i in enumerate(diff):
-        expected = _numeric_jacobian(f, inputs, i)
+        expected = numeric_jacobian(f, inputs, i)
         assert rev[j].shape == expected.shape
         assert_close(rev[j], expected, rtol=1e-4, atol=1e-6, msg=f"{name} jacrev")
         assert_close(fwd[j], rev[j], rtol=1e-9, atol=1e-12, msg=f"{name} jacfwd")
@@ -83,7 +65,7 @@ def test_hessian_forward_over_reverse(device, name, k, sample):
     assert_close(hm, hm.T, rtol=1e-7, atol=1e-9, msg=f"{name}: Hessian not symmetric")
     assert_close(h, h_rr, rtol=1e-8, atol=1e-10, msg=name)
     grad_fn = func.grad(scalar, argnums=i)
-    expected = _numeric_jacobian(grad_fn, inputs, i)
+    expected = numeric_jacobian(grad_fn, inputs, i)
     assert_close(h, expected, rtol=1e-4, atol=1e-5, msg=f"{name}: finite differences")
 
 
@@ -202,7 +184,7 @@ def test_hessian_of_a_small_network(device):
     h = func.hessian(f)(x)
     assert_close(h, func.jacfwd(func.jacfwd(f))(x), rtol=1e-9, atol=1e-12)
     assert_close(h, func.jacrev(func.jacfwd(f))(x), rtol=1e-9, atol=1e-12)
-    assert_close(h, _numeric_jacobian(func.grad(f), [x], 0), rtol=1e-5, atol=1e-6)
+    assert_close(h, numeric_jacobian(func.grad(f), [x], 0), rtol=1e-5, atol=1e-6)
 
 
 def test_linearize(device):
