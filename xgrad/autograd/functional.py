@@ -201,6 +201,7 @@ def _rows_batched(out, inputs, create_graph, strict, k):
 
 def _jacobian_forward(func, inputs, create_graph, strict):
     """Columns of the Jacobian by forward mode, one pass per input element."""
+    from ..func import _assemble
     xgrad = _xgrad()
     per_input = []
     is_out_tuple = False
@@ -224,17 +225,9 @@ def _jacobian_forward(func, inputs, create_graph, strict):
             is_out_tuple = isinstance(outs, tuple)
             outputs = outs if is_out_tuple else (outs,)
             columns = [[] for _ in outputs]
-        per_input.append([_stack_columns(c, o, x) for c, o in zip(columns, outputs)])
+        per_input.append([_assemble(c, o, x) for c, o in zip(columns, outputs)])
     blocks = [[per_input[i][k] for i in range(len(inputs))] for k in range(len(per_input[0]))]
     return is_out_tuple, blocks
-
-
-def _stack_columns(cols, out, x):
-    xgrad = _xgrad()
-    shape = tuple(out.shape) + tuple(x.shape)
-    if not cols:
-        return xgrad.zeros(shape, dtype=out.dtype, device=out.device)
-    return xgrad.reshape(xgrad.stack(cols, axis=-1), shape)
 
 
 # -- second order ----------------------------------------------------------------------------
