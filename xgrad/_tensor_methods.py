@@ -259,7 +259,7 @@ Tensor.mT = property(lambda self: linalg.matrix_transpose(self),
 Tensor.astype = lambda self, dtype, copy=True: ns.astype(self, dtype, copy=copy)
 
 for _name, _dtype in (("float", "float32"), ("double", "float64"), ("long", "int64"),
-                      ("int", "int32"), ("bool", "bool"), ("half", "float32")):
+                      ("int", "int32"), ("bool", "bool")):
     setattr(Tensor, _name, (lambda dt: lambda self: ns.astype(self, dt, copy=False))(_dtype))
 
 
