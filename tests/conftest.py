@@ -1,9 +1,30 @@
-"""Shared test helpers. The `device` and `on_device` fixtures come from xgrad.testing.plugin."""
+"""Shared test helpers.
+
+xgrad's pytest plugin is opt-in (installing xgrad changes no other project's
+tests): this suite loads it here. Its fixture is ``xgrad_device``; xgrad's own
+tests call it ``device`` through the alias below, which keeps the per-device
+parametrization (the plugin parametrizes every test whose fixture closure
+contains ``xgrad_device``).
+"""
 
 import numpy as np
 import pytest
 
 import xgrad
+
+pytest_plugins = ["xgrad.testing.plugin"]
+
+
+@pytest.fixture
+def device(xgrad_device):
+    """The xgrad Device the test runs on (one run per ``--xgrad-device`` device)."""
+    return xgrad_device
+
+
+@pytest.fixture
+def on_device(xgrad_on_device):
+    """``device``, made the default device for the test."""
+    return xgrad_on_device
 
 
 @pytest.fixture
