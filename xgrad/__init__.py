@@ -26,7 +26,8 @@ from .backends import BackendUnavailable, Device, device, register_backend
 from .config import (default_device, default_dtype, get_default_device, get_default_dtype,
                      set_default_device, set_default_dtype)
 from ._tensor import Tensor
-from ._namespace import *  # noqa: F401,F403
+from . import array_api  # the standard's face (installs the engine's namespace hook)
+from ._namespace import *  # noqa: F401,F403  (the PyTorch face)
 from ._namespace import all, any, max, min, sum, abs, pow, round  # noqa: F401,A004
 from ._info import __array_namespace_info__  # noqa: F401
 from . import autograd

@@ -1,5 +1,6 @@
-"""The xgrad namespace with every floating/complex tensor it creates requiring grad
-(a clone of a leaf, so that in-place updates are recorded).
+"""The array API standard's face (``xgrad.array_api``) with every floating/complex
+tensor it creates requiring grad (a clone of a leaf, so that in-place updates are
+recorded).
 
 For running array-API code (the conformance suite) on tensors that are part of
 an autograd graph::
@@ -21,22 +22,21 @@ def _requiring_grad(fn):
     def wrapper(*args, **kwargs):
         out = fn(*args, **kwargs)
         if out.dtype.is_inexact and not out.requires_grad:
-            import xgrad
+            from .ops.creation_ops import clone
+            from . import array_api as xp
             # a non-leaf on the graph (clone keeps values bit for bit), so in-place updates
             # are recorded rather than refused as on a leaf
-            out = xgrad.clone(xgrad.asarray(out, copy=True).requires_grad_())
+            out = clone(xp.asarray(out, copy=True).requires_grad_())
         return out
     return wrapper
 
 
 def namespace() -> types.ModuleType:
-    """A copy of the xgrad namespace whose creation functions make leaves that require grad."""
-    import xgrad
-    ns = types.ModuleType("xgrad_requires_grad")
-    ns.__dict__.update({k: v for k, v in vars(xgrad).items() if k != "__getattr__"})
-    for name in ("linalg", "fft"):
-        if hasattr(xgrad, name):
-            setattr(ns, name, getattr(xgrad, name))
+    """A copy of ``xgrad.array_api`` whose creation functions make tensors that require grad."""
+    from . import array_api
+    ns = types.ModuleType("xgrad_array_api_requires_grad")
+    ns.__dict__.update({k: v for k, v in vars(array_api).items()
+                        if not k.startswith("_") or k.startswith("__array")})
     for name in _CREATION:
-        setattr(ns, name, _requiring_grad(getattr(xgrad, name)))
+        setattr(ns, name, _requiring_grad(getattr(array_api, name)))
     return ns

@@ -11,6 +11,7 @@ import numbers
 import operator
 
 from . import _namespace as ns
+from . import _views
 from ._tensor import Tensor, _device_mismatch, binary, inplace, unary
 from .ops import elementwise as E
 from .ops import indexing, linalg, reductions
@@ -84,91 +85,30 @@ Tensor.__getitem__ = indexing.getitem
 
 
 def _setitem(self, key, value):
-    """``x[key] = value``: written in place, or recorded when autograd is involved."""
-    raw, _, _ = indexing.normalize_key(key, self._device, self._data.ndim)
-    if isinstance(value, Tensor):
-        if value._device is not self._device:
-            raise _device_mismatch(self._device, value._device)
-        data = value._data
-    else:
-        data = value
-
-    def write(buf):
-        buf[raw] = data
-        return buf
-    inplace(self, (value,), lambda: indexing.setitem_result(self, key, value), write)
+    """``x[key] = value``: written in place (O(slice) where the backend can), recorded
+    as PyTorch's CopySlices when autograd is involved; views of ``x`` see the write."""
+    _views.setitem(self, key, value)
 
 
 Tensor.__setitem__ = _setitem
 
 
-# -- PyTorch-style keyword translation -------------------------------------------------
-def _axis(dim, axis):
-    axis = dim if axis is None else axis
-    return tuple(axis) if isinstance(axis, list) else axis
-
-
-def _reduction(fn):
-    def method(self, dim=None, keepdim=False, *, axis=None, keepdims=None, **kwargs):
-        return fn(self, axis=_axis(dim, axis), keepdims=keepdim if keepdims is None else keepdims,
-                  **kwargs)
-    method.__name__ = fn.__name__
-    method.__doc__ = f"``{fn.__name__}`` over ``dim`` (or ``axis``); see xgrad.{fn.__name__}."
-    return method
-
-
-for _fn in (reductions.sum, reductions.mean, reductions.prod, ns.all, ns.any):
-    setattr(Tensor, _fn.__name__, _reduction(_fn))
-
-
-def _statistic(fn):
-    def method(self, dim=None, *, unbiased=None, keepdim=False, axis=None, keepdims=None,
-               correction=None):
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0  # PyTorch's default: unbiased
-        return fn(self, axis=_axis(dim, axis), correction=correction,
-                  keepdims=keepdim if keepdims is None else keepdims)
-    method.__name__ = fn.__name__
-    method.__doc__ = f"``{fn.__name__}`` with PyTorch's default correction=1 (unbiased)."
-    return method
-
-
-Tensor.var = _statistic(reductions.var)
-Tensor.std = _statistic(reductions.std)
-
+# -- PyTorch's reductions, with PyTorch's signatures (the PyTorch face's functions) -----------
+Tensor.sum = ns.sum
+Tensor.mean = ns.mean
+Tensor.prod = ns.prod
+Tensor.all = ns.all
+Tensor.any = ns.any
+Tensor.var = ns.var
+Tensor.std = ns.std
+Tensor.max = ns.max
+Tensor.min = ns.min
+Tensor.amax = ns.amax
+Tensor.amin = ns.amin
+Tensor.aminmax = ns.aminmax
+Tensor.argmax = ns.argmax
+Tensor.argmin = ns.argmin
 values_indices = collections.namedtuple("values_indices", ["values", "indices"])
-
-
-def _extreme(reduce, arg, pairwise):
-    def method(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        if isinstance(dim, Tensor):
-            return pairwise(self, dim)
-        keep = keepdim if keepdims is None else keepdims
-        if dim is None:
-            return reduce(self, axis=axis, keepdims=keep)
-        # PyTorch: with dim, the values and the indices
-        return values_indices(reduce(self, axis=dim, keepdims=keep), arg(self, axis=dim, keepdims=keep))
-    method.__name__ = reduce.__name__
-    method.__doc__ = (f"``x.{reduce.__name__}()``: the {reduce.__name__}imum; with ``dim``: "
-                      f"(values, indices); with a tensor: elementwise {pairwise.__name__}.")
-    return method
-
-
-Tensor.max = _extreme(reductions.max, ns.argmax, ns.maximum)
-Tensor.min = _extreme(reductions.min, ns.argmin, ns.minimum)
-Tensor.amax = _reduction(reductions.max)
-Tensor.amin = _reduction(reductions.min)
-
-
-def _argextreme(fn):
-    def method(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return fn(self, axis=_axis(dim, axis), keepdims=keepdim if keepdims is None else keepdims)
-    method.__name__ = fn.__name__
-    return method
-
-
-Tensor.argmax = _argextreme(ns.argmax)
-Tensor.argmin = _argextreme(ns.argmin)
 
 
 # -- elementwise methods ----------------------------------------------------------------
@@ -186,29 +126,23 @@ Tensor.sub = lambda self, other, *, alpha=1: self - (other if alpha == 1 else ot
 Tensor.mul = Tensor.multiply = lambda self, other: self * other
 Tensor.div = Tensor.divide = Tensor.true_divide = lambda self, other: self / other
 Tensor.pow = lambda self, exponent: self ** exponent
-Tensor.matmul = Tensor.mm = Tensor.bmm = lambda self, other: linalg.matmul(self, other)
-Tensor.dot = lambda self, other: linalg.dot(self, other)
-Tensor.maximum = lambda self, other: ns.maximum(self, other)
-Tensor.minimum = lambda self, other: ns.minimum(self, other)
+Tensor.matmul = ns.matmul
+Tensor.mm = ns.mm
+Tensor.bmm = ns.bmm
+Tensor.dot = ns.dot
+Tensor.maximum = ns.maximum
+Tensor.minimum = ns.minimum
 Tensor.eq, Tensor.ne, Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge = (
     Tensor.__eq__, Tensor.__ne__, Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__)
 
 
-def _clamp(self, min=None, max=None):
-    return ns.clip(self, min, max)
-
-
-Tensor.clamp = Tensor.clip = _clamp
+Tensor.clamp = Tensor.clip = ns.clamp
+Tensor.round = ns.round
 Tensor.where = lambda self, condition, other: ns.where(condition, self, other)
 Tensor.masked_fill = lambda self, mask, value: ns.where(mask, value, self)
 
 
-def _norm(self, p="fro", dim=None, keepdim=False):
-    """The vector p-norm over ``dim`` (all elements by default); 'fro' is p = 2."""
-    return ns.norm(self, p, dim, keepdim)
-
-
-Tensor.norm = _norm
+Tensor.norm = ns.norm
 
 
 # -- shape methods ------------------------------------------------------------------------
@@ -218,30 +152,41 @@ def _shape_args(args):
     return tuple(args)
 
 
+def _dims_method(fn, name):
+    """``x.flip(0, 1)`` / ``x.flip((0, 1))`` / ``x.flip(dims=(0, 1))``."""
+    def method(self, *dims, **kwargs):
+        if dims:
+            kwargs["dims"] = _shape_args(dims)
+        return fn(self, **kwargs)
+    method.__name__ = name
+    method.__doc__ = fn.__doc__
+    return method
+
+
 Tensor.reshape = lambda self, *shape: ns.reshape(self, _shape_args(shape))
-Tensor.view = Tensor.reshape
+Tensor.view = _views.view
+Tensor.is_contiguous = _views.is_contiguous
 Tensor.view_as = Tensor.reshape_as = lambda self, other: ns.reshape(self, other.shape)
 Tensor.permute = lambda self, *dims: ns.permute_dims(self, _shape_args(dims))
-Tensor.unsqueeze = lambda self, dim: ns.expand_dims(self, axis=dim)
+Tensor.unsqueeze = ns.unsqueeze
 Tensor.expand = lambda self, *sizes: ns.expand(self, *sizes)
 Tensor.expand_as = lambda self, other: ns.broadcast_to(self, other.shape)
-Tensor.flatten = lambda self, start_dim=0, end_dim=-1: ns.flatten(self, start_dim, end_dim)
-Tensor.transpose = Tensor.swapaxes = lambda self, dim0, dim1: ns.transpose(self, dim0, dim1)
-Tensor.flip = lambda self, *dims: ns.flip(self, axis=_shape_args(dims) if dims else None)
-Tensor.contiguous = lambda self: self
-Tensor.clone = lambda self: ns.clone(self)
+Tensor.flatten = ns.flatten
+Tensor.transpose = Tensor.swapaxes = Tensor.swapdims = ns.transpose
+Tensor.movedim = Tensor.moveaxis = ns.movedim
+Tensor.flip = _dims_method(ns.flip, "flip")
+Tensor.contiguous = _views.contiguous
+Tensor.clone = lambda self, *, memory_format=None: ns.clone(self)
 Tensor.type_as = lambda self, other: ns.astype(self, other.dtype)
-
-
-def _squeeze(self, dim=None):
-    if dim is None:
-        dim = tuple(i for i, s in enumerate(self.shape) if s == 1)
-    elif isinstance(dim, int) and self.shape and self.shape[dim] != 1:
-        return self  # PyTorch leaves non-size-1 dims alone
-    return ns.squeeze(self, axis=dim)
-
-
-Tensor.squeeze = _squeeze
+Tensor.squeeze = ns.squeeze
+Tensor.tensordot = ns.tensordot
+Tensor.take = ns.take
+Tensor.nonzero = ns.nonzero
+Tensor.argwhere = ns.argwhere
+Tensor.equal = ns.equal
+Tensor.unique = ns.unique
+Tensor.tril = ns.tril
+Tensor.triu = ns.triu
 
 
 def _t(self):
@@ -372,29 +317,19 @@ del _name, _fn, _op, _write, _fwd, _ref, _dtype
 
 
 # -- more of PyTorch's methods: sorting, cumulative, complex parts --------------------------
-sort_result = collections.namedtuple("sort_result", ["values", "indices"])
-
-
-def _sort(self, dim=-1, descending=False, stable=False):
-    """PyTorch's ``x.sort(dim)``: (sorted values, the indices they came from)."""
-    indices = ns.argsort(self, axis=dim, descending=descending, stable=True)
-    return sort_result(ns.take_along_axis(self, indices, axis=dim), indices)
-
-
-Tensor.sort = _sort
-Tensor.argsort = lambda self, dim=-1, descending=False, stable=False: \
-    ns.argsort(self, axis=dim, descending=descending, stable=True)
-Tensor.cumsum = lambda self, dim, *, dtype=None: ns.cumulative_sum(self, axis=dim, dtype=dtype)
-Tensor.cumprod = lambda self, dim, *, dtype=None: ns.cumulative_prod(self, axis=dim, dtype=dtype)
-Tensor.diff = lambda self, n=1, dim=-1, prepend=None, append=None: \
-    ns.diff(self, axis=dim, n=n, prepend=prepend, append=append)
+sort_result = ns.return_types.sort
+Tensor.sort = ns.sort
+Tensor.argsort = ns.argsort
+Tensor.cumsum = ns.cumsum
+Tensor.cumprod = ns.cumprod
+Tensor.diff = ns.diff
 Tensor.conj = lambda self: ns.conj(self)
 Tensor.real = property(lambda self: ns.real(self), doc="The real part (PyTorch's ``x.real``).")
 Tensor.imag = property(lambda self: ns.imag(self), doc="The imaginary part (PyTorch's ``x.imag``).")
-Tensor.unbind = lambda self, dim=0: ns.unstack(self, axis=dim)
-Tensor.roll = lambda self, shifts, dims=None: ns.roll(self, shifts, axis=dims)
+Tensor.unbind = ns.unbind
+Tensor.roll = ns.roll
 Tensor.repeat_interleave = lambda self, repeats, dim=None: ns.repeat(self, repeats, axis=dim)
-Tensor.count_nonzero = lambda self, dim=None: ns.count_nonzero(self, axis=dim)
+Tensor.count_nonzero = ns.count_nonzero
 Tensor.logical_and = lambda self, other: ns.logical_and(self, other)
 Tensor.logical_or = lambda self, other: ns.logical_or(self, other)
 Tensor.atan2 = Tensor.arctan2 = lambda self, other: ns.atan2(self, other)

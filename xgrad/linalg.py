@@ -1,24 +1,24 @@
-"""``xgrad.linalg``: the array API standard's linear algebra extension, differentiable.
+"""``xgrad.linalg``: PyTorch's ``torch.linalg``, differentiable (the PyTorch face).
 
-Every function of the 2024.12 extension is here (cholesky, cross, det, diagonal,
-eigh, eigvalsh, inv, matmul, matrix_norm, matrix_power, matrix_rank,
-matrix_transpose, outer, pinv, qr, slogdet, solve, svd, svdvals, tensordot,
-trace, vecdot, vector_norm), each with a gradient where one exists (all but
-``matrix_rank``), plus PyTorch's names that differ (``norm``, ``multi_dot``,
-``solve_triangular``, ``cond``, ``inv_ex``-free ``inv``...). Leading batch
-dimensions work throughout. The rules are in :mod:`xgrad.ops.linalg_ext`;
-their docstrings give the formulas and what happens at degenerate points
-(repeated eigenvalues or singular values, singular or rank-deficient matrices).
+PyTorch's signatures and semantics: ``solve(A, B, *, left=True)`` treats ``B`` as
+a batch of vectors when ``B.shape == A.shape[:-1]`` (PyTorch's rule; the
+standard's :func:`xgrad.array_api.linalg.solve` only a 1-D ``B``),
+``vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None)``,
+``matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None)``,
+``norm(A, ord=None, dim=None, keepdim=False)``, ``eigh(A, UPLO='L')``,
+``cross(input, other, *, dim=-1)``, ``pinv(A, *, atol=None, rtol=None, hermitian=False)``,
+plus ``multi_dot``, ``solve_triangular``, ``cond``. The functions are thin wrappers
+over :mod:`xgrad.array_api.linalg` (the standard's face), whose rules live in
+:mod:`xgrad.ops.linalg_ext`; every one has a gradient where one exists (all but
+``matrix_rank``) and leading batch dimensions work throughout.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-from ._tensor import Tensor, binary, unary
-from .ops import linalg_ext as _ext
-from .ops import linalg as _core
-from .ops.linalg import matmul, matrix_transpose, tensordot  # noqa: F401
+from .array_api import linalg as _std
+from .array_api.linalg import (EighResult, QRResult, SlogdetResult, SVDResult,  # noqa: F401
+                               _rtol, _square, det, inv, matrix_power, matrix_transpose, outer,
+                               slogdet, tensordot, trace)
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul",
            "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv",
@@ -27,314 +27,181 @@ __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "m
            "norm", "multi_dot", "solve_triangular", "cond"]
 
 
-class EighResult(NamedTuple):
-    eigenvalues: Tensor
-    eigenvectors: Tensor
+def _no_out(out, name):
+    if out is not None:
+        raise NotImplementedError(f"xgrad.linalg.{name}: out= is not supported")
 
 
-class QRResult(NamedTuple):
-    Q: Tensor
-    R: Tensor
+def matmul(input, other, *, out=None):
+    """Matrix product with PyTorch's rules (1-D operands, broadcasting batch axes); the
+    two operands must have the same dtype, as in PyTorch."""
+    _no_out(out, "matmul")
+    from ._torch_face import check_same_dtype
+    check_same_dtype(input, other)
+    return _std.matmul(input, other)
 
 
-class SlogdetResult(NamedTuple):
-    sign: Tensor
-    logabsdet: Tensor
+def cholesky(A, *, upper=False, out=None):
+    """Cholesky factor of a symmetric (Hermitian) positive-definite ``A``: lower ``L``
+    with ``A = L L^H`` (or upper ``U`` with ``A = U^H U``)."""
+    _no_out(out, "cholesky")
+    return _std.cholesky(A, upper=upper)
 
 
-class SVDResult(NamedTuple):
-    U: Tensor
-    S: Tensor
-    Vh: Tensor
-
-
-def _square(x, name):
-    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"linalg.{name}: expected a (batch of) square matrices, got shape "
-                         f"{tuple(x.shape)}")
-
-
-def _matrix(x, name):
-    if x.ndim < 2:
-        raise ValueError(f"linalg.{name}: expected at least 2 dimensions, got shape "
-                         f"{tuple(x.shape)}")
-
-
-# -- decompositions ------------------------------------------------------------------
-def cholesky(x, /, *, upper=False):
-    """Cholesky factor of a symmetric (Hermitian) positive-definite ``x``: lower ``L``
-    with ``x = L L^H`` (or upper ``U`` with ``x = U^H U``). Only one triangle of ``x``
-    is read, so the gradient is the symmetric one."""
-    _square(x, "cholesky")
-    return unary(_ext.CHOLESKY, x, {"upper": True} if upper else None)
-
-
-def eigh(x, /, UPLO="L"):
+def eigh(A, UPLO="L", *, out=None):
     """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric (Hermitian)
-    ``x``: ``EighResult(eigenvalues, eigenvectors)``. Only the lower triangle is read
-    (the upper with PyTorch's ``UPLO="U"``). Eigenvectors are unique only up to sign
-    (phase) and, for repeated eigenvalues, up to a rotation of the eigenspace:
-    differentiate losses that do not depend on that choice."""
-    _square(x, "eigh")
-    return EighResult(*unary(_ext.EIGH, _lower(x, UPLO)))
+    ``A``: ``EighResult(eigenvalues, eigenvectors)``; the triangle ``UPLO`` is read."""
+    _no_out(out, "eigh")
+    return _std.eigh(A, UPLO=UPLO)
 
 
-def eigvalsh(x, /, UPLO="L"):
-    """Eigenvalues (ascending) of a symmetric (Hermitian) ``x`` (lower triangle read,
-    or the upper with ``UPLO="U"``)."""
-    _square(x, "eigvalsh")
-    return unary(_ext.EIGVALSH, _lower(x, UPLO))
+def eigvalsh(A, UPLO="L", *, out=None):
+    """Eigenvalues (ascending) of a symmetric (Hermitian) ``A`` (triangle ``UPLO`` read)."""
+    _no_out(out, "eigvalsh")
+    return _std.eigvalsh(A, UPLO=UPLO)
 
 
-def _lower(x, uplo):
-    """A matrix whose lower triangle is the triangle ``uplo`` names: the Hermitian matrix
-    an upper triangle defines is the one the lower triangle of x^H defines."""
-    if uplo == "L":
-        return x
-    if uplo != "U":
-        raise ValueError(f"UPLO must be 'L' or 'U', got {uplo!r}")
-    from . import _namespace as ns
-    t = matrix_transpose(x)
-    return ns.conj(t) if x.dtype.is_complex else t
+def svd(A, full_matrices=True, *, driver=None, out=None):
+    """Singular value decomposition ``A = U diag(S) Vh``: ``SVDResult(U, S, Vh)``."""
+    _no_out(out, "svd")
+    return _std.svd(A, full_matrices=full_matrices)
 
 
-def svd(x, /, *, full_matrices=True):
-    """Singular value decomposition ``x = U diag(S) Vh``: ``SVDResult(U, S, Vh)``,
-    singular values descending. Singular vectors are unique only up to sign (phase)
-    pairs and rotations within repeated singular values: differentiate
-    gauge-invariant losses (``S``, ``U diag(f(S)) Vh``, ``|U|``...)."""
-    _matrix(x, "svd")
-    params = None if full_matrices else {"full_matrices": False}
-    return SVDResult(*unary(_ext.SVD, x, params))
+def svdvals(A, *, driver=None, out=None):
+    """Singular values of ``A``, descending."""
+    _no_out(out, "svdvals")
+    return _std.svdvals(A)
 
 
-def svdvals(x, /):
-    """Singular values of ``x``, descending."""
-    _matrix(x, "svdvals")
-    return unary(_ext.SVDVALS, x)
+def qr(A, mode="reduced", *, out=None):
+    """QR decomposition ``A = Q R``: ``QRResult(Q, R)`` (``mode`` 'reduced' or 'complete')."""
+    _no_out(out, "qr")
+    return _std.qr(A, mode=mode)
 
 
-def qr(x, /, *, mode="reduced"):
-    """QR decomposition ``x = Q R``: ``QRResult(Q, R)``. ``mode='reduced'`` (default) or
-    ``'complete'`` (differentiable only when rows <= columns)."""
-    _matrix(x, "qr")
-    if mode not in ("reduced", "complete"):
-        raise ValueError(f"linalg.qr: mode must be 'reduced' or 'complete', got {mode!r}")
-    return QRResult(*unary(_ext.QR, x, {"mode": mode} if mode != "reduced" else None))
+def _is_vector_rhs(A, B) -> bool:
+    """PyTorch's rule: ``B`` is a (batch of) vector(s) when it is 1-D or has exactly
+    ``A.shape[:-1]``."""
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
 
 
-# -- inverses, solves, determinants -----------------------------------------------------
-def inv(x, /):
-    """Inverse of a (batch of) square matrix."""
-    _square(x, "inv")
-    return unary(_ext.INV, x)
-
-
-def solve(x1, x2, /, *, left=True):
-    """Solve ``x1 @ X = x2`` for ``X``. ``x2`` of shape ``(M,)`` is one right-hand side
-    (the result has shape ``(..., M)``); otherwise ``(..., M, K)`` with batch dimensions
-    broadcasting against ``x1``'s. PyTorch's ``left=False`` solves ``X @ x1 = x2``."""
+def solve(A, B, *, left=True, out=None):
+    """Solve ``A @ X = B`` (``X @ A = B`` with ``left=False``). ``B`` is a batch of
+    vectors when ``B.shape == A.shape[:-1]`` or ``B`` is 1-D (PyTorch's rule); otherwise
+    a batch of matrices ``(..., n, k)`` whose batch axes broadcast against ``A``'s."""
+    _no_out(out, "solve")
     from .ops.manipulation import expand_dims, squeeze
-    _square(x1, "solve")
-    if not left:
-        return matrix_transpose(solve(matrix_transpose(x1), matrix_transpose(x2)))
-    if x2.ndim == 1:
-        return squeeze(binary(_ext.SOLVE, x1, expand_dims(x2, axis=-1)), axis=-1)
-    return binary(_ext.SOLVE, x1, x2)
+    _square(A, "solve")
+    if _is_vector_rhs(A, B):
+        col = expand_dims(B, axis=-1)
+        if left:
+            return squeeze(_std.solve(A, col), axis=-1)
+        # x A = b  <=>  A^T x^T = b^T
+        return squeeze(_std.solve(matrix_transpose(A), col), axis=-1)
+    return _std.solve(A, B, left=left)
 
 
-def det(x, /):
-    """Determinant of a (batch of) square matrix."""
-    _square(x, "det")
-    return unary(_ext.DET, x)
+def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """Moore-Penrose pseudo-inverse; singular values below ``rtol * max(S)`` are dropped
+    (``atol`` is not supported). Differentiable where the rank is locally constant."""
+    _no_out(out, "pinv")
+    if atol is not None:
+        raise NotImplementedError("xgrad.linalg.pinv: atol= is not supported; use rtol=")
+    return _std.pinv(A, rtol=rtol)
 
 
-def slogdet(x, /):
-    """Sign and natural log of the absolute value of the determinant:
-    ``SlogdetResult(sign, logabsdet)``; only ``logabsdet`` carries a gradient."""
-    _square(x, "slogdet")
-    return SlogdetResult(*unary(_ext.SLOGDET, x))
-
-
-def pinv(x, /, *, rtol=None):
-    """Moore-Penrose pseudo-inverse (singular values below ``rtol * max(S)`` dropped).
-    Differentiable where the rank is locally constant."""
-    _matrix(x, "pinv")
-    return unary(_ext.PINV, x, _rtol(rtol))
-
-
-def matrix_rank(x, /, *, rtol=None):
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """Number of singular values above ``rtol * max(S)`` (an integer: no gradient)."""
-    _matrix(x, "matrix_rank")
-    return unary(_ext.MATRIX_RANK, x, _rtol(rtol))
+    _no_out(out, "matrix_rank")
+    if atol is not None:
+        raise NotImplementedError("xgrad.linalg.matrix_rank: atol= is not supported; use rtol=")
+    return _std.matrix_rank(A, rtol=rtol)
 
 
-def _rtol(rtol):
-    """The ``rtol`` parameter (a float or an array broadcasting against the batch) as the
-    backend takes it; it carries no gradient (the result is piecewise constant in it)."""
-    if rtol is None:
-        return None
-    return {"rtol": rtol._data if isinstance(rtol, Tensor) else rtol}
+def cross(input, other, *, dim=-1, out=None):
+    """Cross product of 3-element vectors along ``dim`` (other axes broadcast)."""
+    _no_out(out, "cross")
+    return _std.cross(input, other, axis=dim)
 
 
-def matrix_power(x, n, /):
-    """``x`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse; ``n = 0``:
-    the identity, a constant), by repeated squaring, so the gradient is the matmul
-    chain's."""
-    from . import _namespace as ns
-    _square(x, "matrix_power")
-    if not isinstance(n, int):
-        raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
-    if n == 0:
-        eye = ns.eye(x.shape[-1], dtype=x.dtype, device=x.device)
-        return ns.clone(ns.broadcast_to(eye, tuple(x.shape)))  # a constant: no gradient
-    base = inv(x) if n < 0 else x
-    n = abs(n)
-    result = None
-    while True:
-        if n & 1:
-            result = base if result is None else matmul(result, base)
-        n >>= 1
-        if not n:
-            return result
-        base = matmul(base, base)
+def vecdot(x, y, *, dim=-1, out=None):
+    """Dot product ``sum(conj(x) * y)`` along ``dim``."""
+    _no_out(out, "vecdot")
+    return _std.vecdot(x, y, axis=dim)
 
 
-# -- products, parts of matrices ------------------------------------------------------
-def cross(x1, x2, /, *, axis=-1, dim=None):
-    """Cross product of 3-element vectors along ``axis`` (``dim`` in PyTorch; other axes
-    broadcast). The standard asks for a negative ``axis``; a non-negative one counts
-    from the front of the broadcast shape (as in PyTorch)."""
-    axis = axis if dim is None else dim
-    if axis >= 0:
-        axis -= max(x1.ndim, x2.ndim)
-    if x1.shape[axis] != 3 or x2.shape[axis] != 3:
-        raise ValueError(f"linalg.cross: axis {axis} must have size 3, got shapes "
-                         f"{tuple(x1.shape)} and {tuple(x2.shape)}")
-    return binary(_ext.CROSS, x1, x2, {"axis": axis} if axis != -1 else None)
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The ``offset``-th diagonal of axes ``dim1``, ``dim2`` (the last two by default)."""
+    return _std.diagonal(A, offset=offset, dim1=dim1, dim2=dim2)
 
 
-def outer(x1, x2, /):
-    """Outer product of two 1-D vectors."""
-    if x1.ndim != 1 or x2.ndim != 1:
-        raise ValueError(f"linalg.outer: expected 1-D inputs, got {x1.ndim}-D and {x2.ndim}-D")
-    return _core.outer(x1, x2)
-
-
-def vecdot(x1, x2, /, *, axis=-1, dim=None):
-    """Dot product ``sum(conj(x1) * x2)`` along ``axis`` (``dim`` in PyTorch)."""
-    return _core.vecdot(x1, x2, axis=axis if dim is None else dim)
-
-
-def vector_norm(x, /, ord=2, dim=None, keepdim=False, *, axis=None, keepdims=False,
-                dtype=None):
-    """The ``ord``-norm over ``axis`` (all elements by default). Takes the standard's
-    keywords (``axis``, ``keepdims``, ``ord``) and PyTorch's (``ord, dim, keepdim``,
-    ``dtype``)."""
-    from . import _namespace as ns
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+    """The ``ord``-norm over ``dim`` (all elements by default)."""
+    _no_out(out, "vector_norm")
+    from .ops.creation_ops import astype
     if dtype is not None:
-        x = ns.astype(x, dtype)
-    axis = dim if axis is None else axis
-    if isinstance(axis, list):
-        axis = tuple(axis)
-    return _core.vector_norm(x, axis=axis, keepdims=keepdims or keepdim, ord=ord)
+        x = astype(x, dtype)
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    return _std.vector_norm(x, axis=dim, keepdims=keepdim, ord=ord)
 
 
-def diagonal(x, /, *, offset=0, dim1=-2, dim2=-1):
-    """The ``offset``-th diagonal of the last two axes (above the main one for
-    ``offset > 0``); PyTorch's ``dim1``/``dim2`` pick two other axes."""
-    _matrix(x, "diagonal")
-    if (dim1 % x.ndim, dim2 % x.ndim) != (x.ndim - 2, x.ndim - 1):
-        from . import _namespace as ns
-        x = ns.moveaxis(x, (dim1, dim2), (-2, -1))
-    return unary(_ext.DIAGONAL, x, {"offset": offset} if offset else None)
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Matrix norm over axes ``dim``: ``'fro'``, ``'nuc'`` (sum of singular values),
+    ``2`` / ``-2`` (largest / smallest singular value), ``1`` / ``-1`` (max / min
+    column sum of ``|A|``), ``inf`` / ``-inf`` (max / min row sum)."""
+    _no_out(out, "matrix_norm")
+    return _std.matrix_norm(A, ord=ord, dim=tuple(dim), keepdims=keepdim, dtype=dtype)
 
 
-def trace(x, /, *, offset=0, dtype=None):
-    """Sum of the ``offset``-th diagonal of the last two axes."""
-    from .ops.reductions import sum as _sum
-    return _sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
-
-
-# -- norms ------------------------------------------------------------------------------
-def matrix_norm(x, /, ord="fro", dim=(-2, -1), keepdim=False, *, keepdims=False, dtype=None):
-    """Matrix norm over the last two axes: ``'fro'``, ``'nuc'`` (sum of singular values),
-    ``2`` / ``-2`` (largest / smallest singular value), ``1`` / ``-1`` (max / min column
-    sum of ``|x|``), ``inf`` / ``-inf`` (max / min row sum). Composed from
-    differentiable pieces; at ties (equal column sums, repeated extreme singular
-    values) the gradient is shared like ``max``'s. PyTorch's ``dim`` (the two matrix
-    axes), ``keepdim`` and ``dtype`` are accepted too."""
-    from . import _namespace as ns
-    _matrix(x, "matrix_norm")
-    if dtype is not None:
-        x = ns.astype(x, dtype)
-    dims = tuple(sorted(d % x.ndim for d in dim))
-    if tuple(d % x.ndim for d in dim) != (x.ndim - 2, x.ndim - 1):
-        x = ns.moveaxis(x, tuple(dim), (-2, -1))
-    inf = float("inf")
-    if ord == "fro":
-        out = vector_norm(x, axis=(-2, -1))
-    elif ord == "nuc":
-        out = ns.sum(svdvals(x), axis=-1)
-    elif ord in (2, -2):
-        out = (ns.max if ord == 2 else ns.min)(svdvals(x), axis=-1)
-    elif ord in (1, -1, inf, -inf):
-        sums = ns.sum(ns.abs(x), axis=-2 if ord in (1, -1) else -1)
-        out = (ns.max if ord > 0 else ns.min)(sums, axis=-1)
-    else:
-        raise ValueError(f"linalg.matrix_norm: invalid ord {ord!r}")
-    if keepdims or keepdim:
-        for d in dims:
-            out = ns.expand_dims(out, axis=d)
-    return out
-
-
-# -- PyTorch's names ---------------------------------------------------------------------
-def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """``torch.linalg.norm``: a matrix norm when ``dim`` has two axes or ``ord`` is a
     string (or ``A`` is 2-D with ``ord`` given), else a vector norm (2-norm of the
     flattened input by default)."""
-    from . import _namespace as ns
+    _no_out(out, "norm")
+    from .ops.creation_ops import astype
     if dtype is not None:
-        A = ns.astype(A, dtype)
+        A = astype(A, dtype)
     if isinstance(dim, int):
         dim = (dim,)
     matrix = isinstance(ord, str) or (dim is not None and len(dim) == 2) or \
         (dim is None and ord is not None and A.ndim == 2)
     if matrix:
         return matrix_norm(A, "fro" if ord is None else ord, dim or (-2, -1), keepdim)
-    return vector_norm(A, axis=dim, keepdims=keepdim, ord=2 if ord is None else ord)
+    return vector_norm(A, 2 if ord is None else ord, None if dim is None else tuple(dim), keepdim)
 
 
-def multi_dot(tensors, /):
+def multi_dot(tensors, *, out=None):
     """``torch.linalg.multi_dot``: the product of a chain of matrices (1-D ends allowed)."""
+    _no_out(out, "multi_dot")
     tensors = list(tensors)
     if len(tensors) < 2:
-        raise ValueError("linalg.multi_dot: expected at least 2 tensors")
+        raise RuntimeError("multi_dot(): expected at least 2 tensors but got "
+                           f"{len(tensors)}")
     out = tensors[0]
     for t in tensors[1:]:
-        out = matmul(out, t)
+        out = _std.matmul(out, t)
     return out
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     """``torch.linalg.solve_triangular``: solve with the triangle of ``A`` that ``upper``
     names (the other is ignored). Uses the general solve (the standard has no
     triangular solver), so it costs an LU factorisation."""
-    from . import _namespace as ns
+    _no_out(out, "solve_triangular")
+    from . import array_api as ns
     T = ns.triu(A) if upper else ns.tril(A)
     if unitriangular:
         n = A.shape[-1]
         eye = ns.eye(n, dtype=A.dtype, device=A.device)
         T = T * (1.0 - eye) + eye
-    if left:
-        return solve(T, B)
-    return matrix_transpose(solve(matrix_transpose(T), matrix_transpose(B)))
+    return _std.solve(T, B, left=left)
 
 
-def cond(A, p=None):
+def cond(A, p=None, *, out=None):
     """``torch.linalg.cond``: ``||A|| * ||A^{-1}||`` (2-norm, via singular values, by default)."""
-    from . import _namespace as ns
+    _no_out(out, "cond")
+    from . import array_api as ns
     if p in (None, 2, -2):
         s = svdvals(A)
         big, small = ns.max(s, axis=-1), ns.min(s, axis=-1)
@@ -342,9 +209,7 @@ def cond(A, p=None):
     return matrix_norm(A, ord=p) * matrix_norm(inv(A), ord=p)
 
 
-# the op behind each function (for xgrad.coverage and introspection)
-for _fn, _op in ((cholesky, _ext.CHOLESKY), (eigh, _ext.EIGH), (eigvalsh, _ext.EIGVALSH),
-                 (svd, _ext.SVD), (svdvals, _ext.SVDVALS), (qr, _ext.QR), (inv, _ext.INV),
-                 (solve, _ext.SOLVE), (det, _ext.DET), (slogdet, _ext.SLOGDET), (pinv, _ext.PINV),
-                 (matrix_rank, _ext.MATRIX_RANK), (cross, _ext.CROSS), (diagonal, _ext.DIAGONAL)):
-    _fn.op = _op
+for _fn in (cholesky, eigh, eigvalsh, svd, svdvals, qr, solve, pinv, matrix_rank, cross,
+            diagonal):
+    _fn.op = getattr(_std, _fn.__name__).op
+del _fn

@@ -1,0 +1,130 @@
+"""The array API standard's face of xgrad: exactly the namespace of the Python
+array API standard, revision 2024.12.
+
+This is what ``Tensor.__array_namespace__()`` returns, what array-API code
+(SciPy, scikit-learn, array-api-extra) sees when given xgrad tensors, what the
+conformance suite runs against, and what gradient rules get as ``xp`` when
+the backward pass is itself recorded (``create_graph=True``). Every function
+has the standard's signature and semantics (``std(x, correction=0)``,
+``max(x, axis=)`` returning only values, ``squeeze`` raising on an axis whose
+size is not 1, ``nonzero`` returning a tuple, ``flip(x, axis=)``,
+``roll(x, shift, axis=)``, ``tensordot(x1, x2, axes=)``, ``linalg.solve``
+treating only a 1-D ``x2`` as a vector, ...). PyTorch's spellings and
+semantics are the top-level ``xgrad`` (the PyTorch face); both faces are thin
+wrappers over the same differentiable ops in :mod:`xgrad.ops`.
+
+    >>> import xgrad
+    >>> xp = xgrad.asarray([1.0, 2.0]).__array_namespace__()
+    >>> xp.std(xp.asarray([1.0, 2.0, 3.0]))      # correction=0
+"""
+
+import math as _math
+
+from .. import _dtypes
+from .._dtypes import (bool_ as bool, complex64, complex128, float32, float64,  # noqa: F401,A004
+                       int8, int16, int32, int64, uint8, uint16, uint32, uint64)
+from .._creation import (arange, asarray, empty, empty_like, eye, from_dlpack, full,  # noqa: F401
+                         full_like, linspace, meshgrid, ones, ones_like, tril, triu, zeros,
+                         zeros_like)
+from .._dtype_functions import can_cast, finfo, iinfo, isdtype, result_type  # noqa: F401
+from .._info import __array_namespace_info__  # noqa: F401
+from ..ops.creation_ops import astype  # noqa: F401
+from ..ops.elementwise import (abs, acos, acosh, add, asin, asinh, atan, atan2, atanh,  # noqa: F401,A004
+                               bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_or,
+                               bitwise_right_shift, bitwise_xor, ceil, conj, copysign, cos, cosh,
+                               divide, equal, exp, expm1, floor, floor_divide, greater,
+                               greater_equal, hypot, imag, isfinite, isinf, isnan, less,
+                               less_equal, log, log1p, log2, log10, logaddexp, logical_and,
+                               logical_not, logical_or, logical_xor, maximum, minimum, multiply,
+                               negative, nextafter, not_equal, positive, pow, real, reciprocal,
+                               remainder, round, sign, signbit, sin, sinh, sqrt, square, subtract,
+                               tan, tanh, trunc)
+from ..ops.indexing import take, take_along_axis  # noqa: F401
+from ..ops.linalg import matmul, matrix_transpose, tensordot, vecdot  # noqa: F401
+from ..ops.manipulation import (broadcast_arrays, broadcast_to, concat, diff, expand_dims,  # noqa: F401
+                                flip, moveaxis, permute_dims, repeat, reshape, roll, squeeze,
+                                stack, tile, unstack)
+from ..ops.reductions import (cumulative_prod, cumulative_sum, max, mean, min, prod, std,  # noqa: F401,A004
+                              sum, var)
+from ..ops.searching import argmax, argmin, clip, count_nonzero, nonzero, where  # noqa: F401
+from ..ops.sets import unique_all, unique_counts, unique_inverse, unique_values  # noqa: F401
+from ..ops.sorting import argsort, searchsorted, sort  # noqa: F401
+
+__array_api_version__ = "2024.12"
+
+e = _math.e
+inf = _math.inf
+nan = _math.nan
+pi = _math.pi
+newaxis = None
+
+
+def all(x, /, *, axis=None, keepdims=False):  # noqa: A001
+    """Whether every element (over ``axis``) is true (a boolean result, no gradient)."""
+    from .._tensor import _wrap
+    x = x if isinstance(x, _Tensor) else asarray(x)
+    return _wrap(x._device.xp.all(x._data, axis=axis, keepdims=keepdims), x._device)
+
+
+def any(x, /, *, axis=None, keepdims=False):  # noqa: A001
+    """Whether some element (over ``axis``) is true (a boolean result, no gradient)."""
+    from .._tensor import _wrap
+    x = x if isinstance(x, _Tensor) else asarray(x)
+    return _wrap(x._device.xp.any(x._data, axis=axis, keepdims=keepdims), x._device)
+
+
+from .._tensor import Tensor as _Tensor  # noqa: E402
+from . import fft, linalg  # noqa: E402,F401
+
+__all__ = [
+    "__array_api_version__", "__array_namespace_info__",
+    # constants
+    "e", "inf", "nan", "newaxis", "pi",
+    # data types
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "complex64", "complex128",
+    # creation
+    "arange", "asarray", "empty", "empty_like", "eye", "from_dlpack", "full", "full_like",
+    "linspace", "meshgrid", "ones", "ones_like", "tril", "triu", "zeros", "zeros_like",
+    # data type functions
+    "astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type",
+    # element-wise
+    "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+    "bitwise_left_shift", "bitwise_invert", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "ceil", "clip", "conj", "copysign", "cos", "cosh", "divide", "equal", "exp", "expm1", "floor",
+    "floor_divide", "greater", "greater_equal", "hypot", "imag", "isfinite", "isinf", "isnan",
+    "less", "less_equal", "log", "log1p", "log2", "log10", "logaddexp", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "multiply", "negative",
+    "nextafter", "not_equal", "positive", "pow", "real", "reciprocal", "remainder", "round",
+    "sign", "signbit", "sin", "sinh", "square", "sqrt", "subtract", "tan", "tanh", "trunc",
+    # indexing
+    "take", "take_along_axis",
+    # linear algebra
+    "matmul", "matrix_transpose", "tensordot", "vecdot",
+    # manipulation
+    "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "moveaxis",
+    "permute_dims", "repeat", "reshape", "roll", "squeeze", "stack", "tile", "unstack",
+    # searching
+    "argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "where",
+    # sets
+    "unique_all", "unique_counts", "unique_inverse", "unique_values",
+    # sorting
+    "argsort", "sort",
+    # statistical
+    "cumulative_sum", "cumulative_prod", "max", "mean", "min", "prod", "std", "sum", "var",
+    # utility
+    "all", "any", "diff",
+    # extensions
+    "fft", "linalg",
+]
+
+
+def _install_hook():
+    """Tell the engine (which must not import this face) which namespace rules get in
+    ``create_graph`` mode and ``Tensor.__array_namespace__`` returns."""
+    import sys
+    from ..ops import _registry
+    _registry.TENSOR_NAMESPACE = sys.modules[__name__]
+
+
+_install_hook()
