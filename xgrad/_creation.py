@@ -14,6 +14,7 @@ import numpy as np
 from . import _dtypes
 from ._tensor import Tensor, _wrap
 from .backends import BackendUnavailable, Device, device as parse_device, get_backend
+from .backends._numpy import ignore_fp_errors, restore_fp_errors
 from .config import get_default_device, get_default_dtype
 
 __all__ = ["tensor", "asarray", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full",
@@ -99,7 +100,16 @@ def _chunked(obj, dt, device, chunks):
 
 
 def _host_array(obj, dtype):
-    """Python data (scalars, nested lists) as a NumPy array with PyTorch's dtype rules."""
+    """Python data (scalars, nested lists) as a NumPy array with PyTorch's dtype rules
+    (a value that overflows the dtype, 1e300 as float32, is inf, silently as in PyTorch)."""
+    fp = ignore_fp_errors()
+    try:
+        return _host_array_checked(obj, dtype)
+    finally:
+        restore_fp_errors(fp)
+
+
+def _host_array_checked(obj, dtype):
     if isinstance(obj, (list, tuple)):
         obj = _detached(obj)
     if dtype is not None:

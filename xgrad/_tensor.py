@@ -14,6 +14,8 @@ from .autograd import grad_mode as _grad_mode
 from .autograd.forward_state import STATE as _FW
 from .autograd import graph as _graph
 from .autograd.graph import AccumulateGrad, Node, record, record_binary, record_unary
+from .backends._numpy import ignore_fp_errors as _ignore_fp_errors, \
+    restore_fp_errors as _restore_fp_errors
 
 __all__ = ["Tensor"]
 
@@ -239,8 +241,14 @@ class Tensor:
         return self._device.backend.to_numpy(self._ensure_buffer())
 
     def __array__(self, dtype=None, copy=None):
-        array = self.numpy()
-        return array if dtype is None else array.astype(dtype, copy=False)
+        """NumPy's array protocol, NumPy 2's ``copy`` semantics (see xgrad._numpy_interop)."""
+        from ._numpy_interop import array
+        return array(self, dtype, copy)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy ufuncs on tensors return tensors (see xgrad._numpy_interop)."""
+        from ._numpy_interop import array_ufunc
+        return array_ufunc(self, ufunc, method, *inputs, **kwargs)
 
     def __bool__(self) -> bool:
         return bool(self.item())
@@ -415,7 +423,11 @@ def unary(op, x, params=None) -> Tensor:
     if not isinstance(x, Tensor):
         x = _coerce_first(x)
     dev = x._device
-    out = op.forward(dev.xp, x._data, **params) if params else op.forward(dev.xp, x._data)
+    fp = _ignore_fp_errors()  # NumPy's overflow/invalid warnings: silent, as in PyTorch
+    try:
+        out = op.forward(dev.xp, x._data, **params) if params else op.forward(dev.xp, x._data)
+    finally:
+        _restore_fp_errors(fp)
     if x._requires_grad and op.differentiable and _GRAD.enabled:
         result = record_unary(op, x, x._data, out, params, dev)
     else:
@@ -444,7 +456,11 @@ def binary(op, a, b, params=None) -> Tensor:
         bd = b._data
         a = _coerce(a, dev)
         ad = a._data if isinstance(a, Tensor) else a
-    out = op.forward(dev.xp, ad, bd, **params) if params else op.forward(dev.xp, ad, bd)
+    fp = _ignore_fp_errors()
+    try:
+        out = op.forward(dev.xp, ad, bd, **params) if params else op.forward(dev.xp, ad, bd)
+    finally:
+        _restore_fp_errors(fp)
     if type(out) in _SCALAR_TYPES:  # NumPy's 0-d float64 is a Python float: 1j * it is too
         out = dev.xp.asarray(out)
     a_tensor = isinstance(a, Tensor)
@@ -484,7 +500,11 @@ def apply(op, args, params=None):
         args = tuple(_coerce(a, dev) if a is not None and not isinstance(a, _SCALAR_TYPES) else a
                      for a in args)
         datas = [a._data if isinstance(a, Tensor) else a for a in args]
-    out = op.forward(dev.xp, *datas, **params) if params else op.forward(dev.xp, *datas)
+    fp = _ignore_fp_errors()
+    try:
+        out = op.forward(dev.xp, *datas, **params) if params else op.forward(dev.xp, *datas)
+    finally:
+        _restore_fp_errors(fp)
     if needs_grad and _GRAD.enabled and op.differentiable:
         result = record(op, tuple(args), tuple(datas), out, params, dev)
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from ..backends._numpy import ignore_fp_errors, restore_fp_errors
 from .grad_mode import STATE as _GRAD
 from .anomaly import check_gradients
 from .graph import AccumulateGrad, Node
@@ -101,6 +102,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None,
     previous_mode = _GRAD.enabled
     _GRAD.enabled = create_graph
     anomaly = _GRAD.anomaly
+    fp_token = ignore_fp_errors()  # NumPy's overflow/invalid warnings: silent, as PyTorch
     try:
         while ready:
             node = ready.pop()
@@ -146,6 +148,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None,
                 i += 1
     finally:
         _GRAD.enabled = previous_mode
+        restore_fp_errors(fp_token)
     return captured
 
 

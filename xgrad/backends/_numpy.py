@@ -1,5 +1,6 @@
 """The ``cpu`` device: NumPy."""
 
+import functools
 import types
 
 import numpy as np
@@ -9,6 +10,31 @@ from . import Backend
 # NumPy 2 already conforms for these; array_api_compat's wrappers only add call cost.
 _NATIVE_WHERE_CONFORMING = ("matmul", "permute_dims", "astype", "asarray", "zeros", "ones",
                             "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like")
+
+
+# -- NumPy's floating-point warnings ----------------------------------------------------
+# NumPy warns on overflow, division by zero and invalid values (log(-1), a cast of 1e300
+# to float32); PyTorch is silent, and under ``filterwarnings = error`` (which many
+# projects set) such a warning is an exception. xgrad sets NumPy's error state to
+# "ignore" around its own computations only (so the user's own NumPy code keeps its
+# error state): the dispatcher around each op's forward, the engine once per backward
+# pass, and the conversions to arrays. ``token = ignore_fp_errors()`` ...
+# ``restore_fp_errors(token)`` is a context-variable set and reset (~0.1 us), not
+# ``np.errstate`` (~1 us). (array-api-strict and Dask compute with NumPy too.)
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE
+    from numpy._core.umath import _make_extobj
+
+    ignore_fp_errors = functools.partial(_ERRSTATE.set, _make_extobj(all="ignore"))
+    restore_fp_errors = _ERRSTATE.reset
+except ImportError:  # a NumPy without these internals: the public, slower context manager
+    def ignore_fp_errors():
+        state = np.errstate(all="ignore")
+        state.__enter__()
+        return state
+
+    def restore_fp_errors(token):
+        token.__exit__(None, None, None)
 
 
 def numpy_namespace(compat_module, native_module):
@@ -41,7 +67,11 @@ class NumpyBackend(Backend):
         return "cpu"
 
     def asarray(self, obj, dtype, index, copy=None):
-        return np.asarray(obj, dtype=dtype) if copy is None else np.array(obj, dtype=dtype, copy=copy)
+        token = ignore_fp_errors()  # a cast that overflows (1e300 to float32) is inf, silently
+        try:
+            return np.asarray(obj, dtype=dtype) if copy is None else np.array(obj, dtype=dtype, copy=copy)
+        finally:
+            restore_fp_errors(token)
 
     def to_numpy(self, array):
         return np.asarray(array)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 from .._tensor import Tensor, apply, unary
 from ._registry import defop, LINEAR
 from .reductions import normalize_axes
@@ -131,13 +133,24 @@ def stack(arrays, /, *, axis=0):
     return apply(STACK, tuple(arrays), {"axis": axis})
 
 
+def _ordered_axes(axes, ndim) -> tuple:
+    """``axes`` (an integer or a sequence of them) as non-negative ints, in order;
+    an axis out of range is an IndexError, a repeated one a ValueError."""
+    axes = tuple(map(operator.index, axes)) if isinstance(axes, (tuple, list)) else \
+        (operator.index(axes),)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise IndexError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+    out = tuple(a % ndim for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axes!r}")
+    return out
+
+
 def moveaxis(x, source, destination, /):
     """Move axes ``source`` to positions ``destination``."""
     ndim = x.ndim
-    src = normalize_axes(source, ndim) if isinstance(source, int) else \
-        tuple(s % ndim for s in source)
-    dst = normalize_axes(destination, ndim) if isinstance(destination, int) else \
-        tuple(d % ndim for d in destination)
+    src, dst = _ordered_axes(source, ndim), _ordered_axes(destination, ndim)
     if len(src) != len(dst):
         raise ValueError("source and destination must have the same number of axes")
     order = [i for i in range(ndim) if i not in src]
@@ -172,14 +185,16 @@ def broadcast_arrays(*arrays):
 
 def tile(x, repetitions, /):
     """``x`` repeated ``repetitions[i]`` times along axis i."""
-    reps = tuple(repetitions)
+    reps = tuple(map(operator.index, repetitions))
     ndim = max(x.ndim, len(reps))
     reps = (1,) * (ndim - len(reps)) + reps
     x = reshape(x, (1,) * (ndim - x.ndim) + tuple(x.shape))
     # put a broadcast axis before each axis, then merge the pairs
     expanded = reshape(x, tuple(d for s in x.shape for d in (1, s)))
     target = tuple(d for r, s in zip(reps, x.shape) for d in (r, s))
-    return reshape(broadcast_to(expanded, target), tuple(r * s for r, s in zip(reps, x.shape)))
+    # a new array (the standard's tile copies): writable, sharing nothing with x
+    from .creation_ops import clone
+    return reshape(clone(broadcast_to(expanded, target)), tuple(r * s for r, s in zip(reps, x.shape)))
 
 
 def repeat(x, repeats, /, *, axis=None):
@@ -191,13 +206,14 @@ def repeat(x, repeats, /, *, axis=None):
     counts = repeats.tolist() if isinstance(repeats, Tensor) else repeats
     if isinstance(counts, (list, tuple)) and len(counts) == 1:  # one count broadcasts
         counts = counts[0]
-    if isinstance(counts, int):
-        repeats = counts
+    if not isinstance(counts, (list, tuple)):
+        repeats = operator.index(counts)
         shape = tuple(x.shape)
         expanded = expand_dims(x, axis=ax + 1)
         target = shape[:ax + 1] + (repeats,) + shape[ax + 1:]
         merged = shape[:ax] + (shape[ax] * repeats,) + shape[ax + 1:]
-        return reshape(broadcast_to(expanded, target), merged)
+        from .creation_ops import clone  # a new, writable array (not a view of x)
+        return reshape(clone(broadcast_to(expanded, target)), merged)
     from .indexing import take
     if len(counts) != x.shape[ax]:
         raise ValueError(f"repeat got {len(counts)} counts for an axis of size {x.shape[ax]}")

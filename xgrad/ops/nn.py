@@ -14,6 +14,7 @@ from .._tensor import apply
 from ._define import unary_function
 from ._registry import ELEMENTWISE, LINEAR, REDUCTION, call, defop
 from .reductions import expand_reduced, normalize_axes
+from .special import ERF, _erf_forward
 
 __all__ = ["relu", "sigmoid", "softplus", "gelu", "logsumexp", "softmax", "log_softmax",
            "pad_constant", "unfold", "fold", "max_pool", "cross_entropy_indices",
@@ -57,22 +58,10 @@ def softplus(x, beta=1.0, threshold=20.0):
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
 
 
-def _erf(xp, x):
-    """erf(x) to about 1.2e-7 (Numerical Recipes' erfc Chebyshev fit): the standard
-    has no erf, so it is built from exp and polynomials."""
-    z = xp.abs(x)
-    t = 1.0 / (1.0 + 0.5 * z)
-    poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
-        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
-            1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-    erfc = t * xp.exp(poly)
-    return xp.where(x >= 0, 1.0 - erfc, erfc - 1.0)
-
-
 def _gelu_forward(xp, x, *, approximate="none"):
     if approximate == "tanh":
         return 0.5 * x * (1.0 + xp.tanh(_SQRT_2_PI * (x + 0.044715 * x * x * x)))
-    return 0.5 * x * (1.0 + _erf(xp, x * (1 / math.sqrt(2.0))))
+    return 0.5 * x * (1.0 + _erf_forward(xp, x * (1 / math.sqrt(2.0))))
 
 
 def _gelu_vjp(xp, g, out, x, *, approximate="none"):
@@ -81,7 +70,7 @@ def _gelu_vjp(xp, g, out, x, *, approximate="none"):
         th = xp.tanh(inner)
         d_inner = _SQRT_2_PI * (1.0 + 3 * 0.044715 * x * x)
         return g * (0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * d_inner)
-    cdf = 0.5 * (1.0 + _erf(xp, x * (1 / math.sqrt(2.0))))
+    cdf = 0.5 * (1.0 + call(xp, ERF, x * (1 / math.sqrt(2.0))))  # exact erf, any order
     pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
     return g * (cdf + x * pdf)
 

@@ -7,6 +7,7 @@ reduced axes (:func:`expand_reduced`), times the local derivative.
 from __future__ import annotations
 
 import builtins
+import operator
 
 from .._tensor import unary
 from ._registry import defop, LINEAR, REDUCTION
@@ -16,10 +17,16 @@ _bmax = builtins.max  # this module defines its own max()
 
 
 def normalize_axes(axis, ndim: int) -> tuple:
-    """``axis`` (None, int or tuple, negatives allowed) as sorted non-negative ints."""
+    """``axis`` (None, int or tuple, negatives allowed; any integer with ``__index__``,
+    such as ``np.int64``) as sorted non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if isinstance(axis, int):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(map(operator.index, axis))
+    else:  # NumPy integers, 0-d integer tensors: anything with __index__
+        axes = (operator.index(axis),)
     out = []
     for a in axes:
         if not -_bmax(ndim, 1) <= a < _bmax(ndim, 1):

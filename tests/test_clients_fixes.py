@@ -1,0 +1,267 @@
+"""Regressions found by running SciPy's, scikit-learn's and array-api-extra's test
+suites on xgrad (issue 13): NumPy integer axes, tile's result, moveaxis's range
+check, ``__array__``'s ``copy``, NumPy ufuncs on tensors, NumPy's floating-point
+warnings. Each runs on every device."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import xgrad
+from xgrad.testing import gradcheck
+
+from conftest import make
+
+
+def _std(device):
+    return xgrad.ones(1, device=device).__array_namespace__()
+
+
+def _x(device, shape=(2, 3), requires_grad=False):
+    n = int(np.prod(shape))
+    return make(np.arange(1.0, n + 1).reshape(shape), device, dtype=xgrad.float64,
+                requires_grad=requires_grad)
+
+
+AXIS_CALLS = {
+    "cumulative_sum": (lambda xp, x, ax: xp.cumulative_sum(x, axis=ax), lambda a, ax: np.cumsum(a, axis=ax)),
+    "cumulative_prod": (lambda xp, x, ax: xp.cumulative_prod(x, axis=ax), lambda a, ax: np.cumprod(a, axis=ax)),
+    "diff": (lambda xp, x, ax: xp.diff(x, axis=ax), lambda a, ax: np.diff(a, axis=ax)),
+    "moveaxis": (lambda xp, x, ax: xp.moveaxis(x, ax, np.int64(0)), lambda a, ax: np.moveaxis(a, ax, 0)),
+    "moveaxis_tuple": (lambda xp, x, ax: xp.moveaxis(x, (ax, np.int64(0)), (np.int64(0), 1)),
+                       lambda a, ax: np.moveaxis(a, (ax, 0), (0, 1))),
+    "unstack": (lambda xp, x, ax: xp.unstack(x, axis=ax)[1], lambda a, ax: np.take(a, 1, axis=ax)),
+    "sum": (lambda xp, x, ax: xp.sum(x, axis=ax), lambda a, ax: np.sum(a, axis=ax)),
+    "sum_tuple": (lambda xp, x, ax: xp.sum(x, axis=(ax,)), lambda a, ax: np.sum(a, axis=(ax,))),
+    "mean": (lambda xp, x, ax: xp.mean(x, axis=ax), lambda a, ax: np.mean(a, axis=ax)),
+    "flip": (lambda xp, x, ax: xp.flip(x, axis=ax), lambda a, ax: np.flip(a, axis=ax)),
+    "concat": (lambda xp, x, ax: xp.concat([x, x], axis=ax), lambda a, ax: np.concatenate([a, a], axis=ax)),
+    "stack": (lambda xp, x, ax: xp.stack([x, x], axis=ax), lambda a, ax: np.stack([a, a], axis=ax)),
+    "expand_dims": (lambda xp, x, ax: xp.expand_dims(x, axis=ax), lambda a, ax: np.expand_dims(a, ax)),
+    "repeat": (lambda xp, x, ax: xp.repeat(x, np.int64(2), axis=ax), lambda a, ax: np.repeat(a, 2, axis=ax)),
+    "tile": (lambda xp, x, ax: xp.tile(x, (ax, np.int64(2))), lambda a, ax: np.tile(a, (ax, 2))),
+    "fftshift": (lambda xp, x, ax: xp.fft.fftshift(x, axes=ax), lambda a, ax: np.fft.fftshift(a, axes=ax)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AXIS_CALLS))
+def test_numpy_integer_axes(device, name):
+    """``np.int64`` axes (SciPy passes them) are accepted wherever an int is."""
+    fn, ref = AXIS_CALLS[name]
+    xp = _std(device)
+    out = fn(xp, _x(device), np.int64(1))
+    np.testing.assert_allclose(np.asarray(out), ref(np.arange(1.0, 7).reshape(2, 3), 1))
+
+
+def test_numpy_integer_axes_gradient(device):
+    xp = _std(device)
+    x = _x(device, requires_grad=True)
+    assert gradcheck(lambda t: xp.cumulative_sum(xp.diff(t, axis=np.int64(1)), axis=np.int64(0)), (x,))
+    assert gradcheck(lambda t: xp.moveaxis(t, np.int64(0), np.int64(-1)), (x,))
+
+
+@pytest.mark.parametrize("reps,shape", [((1, 1), (2, 3)), ((2, 1), (2, 3)), ((3,), (1,)),
+                                        ((2, 2), (1, 1)), ((2,), ()), ((1,), (3,))])
+def test_tile_is_a_new_writable_array(device, reps, shape):
+    xp = _std(device)
+    x = _x(device, shape) if shape else make(1.0, device, dtype=xgrad.float64)
+    t = xp.tile(x, reps)
+    expected = np.tile(np.asarray(x), reps)
+    np.testing.assert_array_equal(np.asarray(t), expected)
+    t[(0,) * t.ndim] = -5.0  # writable
+    expected[(0,) * t.ndim] = -5.0
+    np.testing.assert_array_equal(np.asarray(t), expected)
+    assert float(x[(0,) * x.ndim]) == 1.0  # x untouched
+
+
+def test_repeat_is_a_new_writable_array(device):
+    xp = _std(device)
+    x = _x(device, (3,))
+    r = xp.repeat(x, 1)
+    r[0] = -5.0
+    np.testing.assert_array_equal(np.asarray(r), [-5.0, 2.0, 3.0])
+    assert float(x[0]) == 1.0
+
+
+def test_tile_gradient(device):
+    xp = _std(device)
+    assert gradcheck(lambda t: xp.tile(t, (2, 1)) ** 2, (_x(device, requires_grad=True),))
+
+
+@pytest.mark.parametrize("source,destination", [((0, 1), (1, 5)), ((0, 5), (1, 0)), (2, 0),
+                                                (0, -3), ((0, -3), (1, 0))])
+def test_moveaxis_out_of_range_raises(device, source, destination):
+    xp = _std(device)
+    with pytest.raises(IndexError, match="out of bounds"):
+        xp.moveaxis(_x(device), source, destination)
+
+
+def test_moveaxis_repeated_axis_raises(device):
+    xp = _std(device)
+    with pytest.raises(ValueError, match="repeated"):
+        xp.moveaxis(_x(device, (2, 3, 4)), (0, 0), (1, 2))
+
+
+def test_moveaxis_negative_and_tuples(device):
+    xp = _std(device)
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = make(a, device, dtype=xgrad.float64)
+    for s, d in [((0, -1), (-1, 0)), ((-3, 1), (2, 0)), (-1, 0), ((), ())]:
+        np.testing.assert_array_equal(np.asarray(xp.moveaxis(x, s, d)), np.moveaxis(a, s, d))
+
+
+# -- __array__ --------------------------------------------------------------------------
+def test_array_copy_true_copies(device):
+    x = _x(device)
+    a = np.array(x)  # copy=True (NumPy's default for np.array)
+    a[0, 0] = 99.0
+    assert float(x[0, 0]) == 1.0
+    b = np.asarray(x, copy=True)
+    b[0, 0] = 99.0
+    assert float(x[0, 0]) == 1.0
+    np.testing.assert_array_equal(np.array(x, dtype=np.float32), np.arange(1.0, 7).reshape(2, 3))
+
+
+def test_array_copy_none_and_false(device):
+    x = _x(device)
+    if device.type == "cpu":  # NumPy's memory: shared, as t.numpy() is
+        a = np.asarray(x)
+        assert np.shares_memory(a, x.numpy())
+        assert np.shares_memory(np.asarray(x, copy=False), x.numpy())
+    else:  # elsewhere a copy is needed: copy=None copies, copy=False raises
+        np.testing.assert_array_equal(np.asarray(x), np.arange(1.0, 7).reshape(2, 3))
+        with pytest.raises(ValueError, match="avoid copy"):
+            np.asarray(x, copy=False)
+    with pytest.raises(ValueError, match="avoid copy"):
+        np.asarray(x, dtype=np.float32, copy=False)
+
+
+def test_array_of_tensor_requiring_grad_raises(device):
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.asarray(_x(device, requires_grad=True))
+
+
+# -- __array_ufunc__ ----------------------------------------------------------------------
+UFUNCS = [np.exp, np.log, np.sin, np.tanh, np.sqrt, np.absolute, np.negative, np.square,
+          np.arcsin, np.expm1, np.log1p, np.isnan, np.sign, np.floor]
+
+
+@pytest.mark.parametrize("ufunc", UFUNCS, ids=lambda u: u.__name__)
+def test_numpy_unary_ufunc_returns_tensor(device, ufunc):
+    a = np.array([0.1, 0.5, 0.9])
+    x = make(a, device, dtype=xgrad.float64)
+    out = ufunc(x)
+    assert isinstance(out, xgrad.Tensor) and out.device == x.device
+    np.testing.assert_allclose(np.asarray(out), ufunc(a))
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.subtract, np.multiply, np.divide, np.power,
+                                   np.maximum, np.arctan2, np.hypot, np.logaddexp, np.less],
+                         ids=lambda u: u.__name__)
+def test_numpy_binary_ufunc_returns_tensor(device, ufunc):
+    a, b = np.array([0.5, 1.5, 2.0]), np.array([2.0, 0.5, 3.0])
+    x = make(a, device, dtype=xgrad.float64)
+    for args, ref in (((x, b), (a, b)), ((b, x), (b, a)), ((x, 2.0), (a, 2.0)),
+                      ((np.float64(2.0), x), (2.0, a))):
+        out = ufunc(*args)
+        assert isinstance(out, xgrad.Tensor) and out.device == x.device
+        np.testing.assert_allclose(np.asarray(out), ufunc(*ref))
+
+
+def test_ndarray_operator_tensor_is_tensor(device):
+    x = _x(device, (3,))
+    out = np.ones(3) + x
+    assert isinstance(out, xgrad.Tensor)
+    np.testing.assert_allclose(np.asarray(out), [2.0, 3.0, 4.0])
+
+
+def test_numpy_ufuncs_are_differentiable(device):
+    x = make([0.2, 0.4, 0.7], device, dtype=xgrad.float64, requires_grad=True)
+    assert gradcheck(lambda t: np.exp(np.sin(t)) * np.power(t, 3) + np.arctan2(t, 2.0), (x,))
+    xgrad.sum(np.log(x)).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 / np.array([0.2, 0.4, 0.7]))
+
+
+def test_numpy_ufunc_methods_and_out(device):
+    x = _x(device, (3,))
+    r = np.add.reduce(x)
+    assert isinstance(r, xgrad.Tensor) and float(r) == 6.0
+    acc = np.multiply.accumulate(x)
+    assert isinstance(acc, xgrad.Tensor)
+    np.testing.assert_array_equal(np.asarray(acc), [1.0, 2.0, 6.0])
+    assert tuple(np.multiply.outer(x, x).shape) == (3, 3)
+    out = xgrad.zeros(3, dtype=xgrad.float64, device=device)
+    assert np.exp(x, out=out) is out
+    np.testing.assert_allclose(np.asarray(out), np.exp([1.0, 2.0, 3.0]))
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.add.reduce(_x(device, (3,), requires_grad=True))
+
+
+def test_scipy_special_ufunc_returns_tensor(device):
+    special = pytest.importorskip("scipy.special")
+    a = np.array([0.1, 0.5, 0.9])
+    x = make(a, device, dtype=xgrad.float64)
+    for fn in (special.erf, special.expit, special.gammaln):
+        out = fn(x)
+        assert isinstance(out, xgrad.Tensor) and out.device == x.device
+        np.testing.assert_allclose(np.asarray(out), fn(a), rtol=1e-12)
+
+
+def test_scipy_special_erf_is_differentiable(device):
+    special = pytest.importorskip("scipy.special")
+    try:
+        import xgrad.special as xspecial
+    except ImportError:
+        pytest.skip("xgrad.special is not there yet")
+    if not hasattr(xspecial, "erf"):
+        pytest.skip("xgrad.special.erf is not there yet")
+    x = make([0.1, 0.5, 0.9], device, dtype=xgrad.float64, requires_grad=True)
+    assert gradcheck(lambda t: special.erf(t), (x,))
+
+
+# -- NumPy's floating-point warnings --------------------------------------------------------
+WARNING_CALLS = {
+    "log_negative": lambda xp, d: xp.log(make(-1.0, d, dtype=xgrad.float64)),
+    "divide_by_zero": lambda xp, d: make(1.0, d, dtype=xgrad.float64) / make(0.0, d, dtype=xgrad.float64),
+    "asarray_cast_overflow": lambda xp, d: xp.asarray(1e300, dtype=xp.float32, device=d),
+    "asarray_numpy_cast": lambda xp, d: xp.asarray(np.array([1e300]), dtype=xp.float32, device=d),
+    "tensor_cast": lambda xp, d: xgrad.tensor([1e300], device=d),
+    "exp_overflow": lambda xp, d: xp.exp(make(1000.0, d, dtype=xgrad.float64)),
+    "astype_overflow": lambda xp, d: xp.astype(make(1e300, d, dtype=xgrad.float64), xp.float32),
+    "multiply_overflow": lambda xp, d: make(1e300, d, dtype=xgrad.float64) * 1e300,
+    "inf_minus_inf": lambda xp, d: make(np.inf, d, dtype=xgrad.float64) - np.inf,
+    "sqrt_negative": lambda xp, d: xp.sqrt(make([-1.0, 4.0], d, dtype=xgrad.float64)),
+    "numpy_ufunc": lambda xp, d: np.log(make([-1.0, 0.0], d, dtype=xgrad.float64)),
+}
+
+
+@pytest.mark.not_on("dask", reason="Dask computes later, in its own threads")
+@pytest.mark.parametrize("name", sorted(WARNING_CALLS))
+def test_no_numpy_floating_point_warnings(device, name):
+    """PyTorch is silent on overflow/invalid/divide; so is xgrad (no RuntimeWarning,
+    which ``filterwarnings = error`` would make an exception)."""
+    xp = _std(device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = WARNING_CALLS[name](xp, device)
+        np.asarray(out)
+
+
+@pytest.mark.not_on("dask", reason="Dask computes later, in its own threads")
+def test_no_numpy_floating_point_warnings_in_backward(device):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = make([0.0, -1.0, 4.0], device, dtype=xgrad.float64, requires_grad=True)
+        y = xgrad.sum(xgrad.sqrt(x)) + xgrad.sum(xgrad.log(x))
+        y.backward()
+    g = x.grad.numpy()
+    assert np.isinf(g[0]) and np.isnan(g[1]) and np.isfinite(g[2])
+
+
+def test_users_own_numpy_still_warns():
+    """xgrad silences NumPy only in its own calls: the user's NumPy keeps its error state."""
+    _x("cpu")  # xgrad computed something
+    with pytest.warns(RuntimeWarning):
+        np.log(np.array(-1.0))
+    assert np.geterr()["invalid"] == "warn"
