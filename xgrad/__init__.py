@@ -53,7 +53,8 @@ nan = _math.nan
 newaxis = None
 
 
-_SUBMODULES = ("nn", "optim", "func", "linalg", "fft", "viz", "utils", "testing", "info")
+_SUBMODULES = ("nn", "optim", "func", "linalg", "fft", "viz", "utils", "testing", "info",
+               "special")
 
 
 def __getattr__(name):
