@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import xgrad
+from xgrad import array_api as xp
 from xgrad import coverage
 from xgrad.testing import assert_close
 
@@ -50,16 +51,16 @@ def test_constants_and_dtypes():
     assert math.isnan(xgrad.nan) and xgrad.newaxis is None
     for name in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                  "float32", "float64", "complex64", "complex128"):
-        assert getattr(xgrad, name).name == name
+        assert getattr(xp, name).name == name
 
 
 def test_isdtype():
-    assert xgrad.isdtype(xgrad.float32, "real floating")
-    assert xgrad.isdtype(xgrad.uint8, ("bool", "integral"))
-    assert not xgrad.isdtype(xgrad.complex64, "real floating")
-    assert xgrad.isdtype(xgrad.complex64, "numeric") and xgrad.isdtype(xgrad.int8, xgrad.int8)
+    assert xp.isdtype(xgrad.float32, "real floating")
+    assert xp.isdtype(xgrad.uint8, ("bool", "integral"))
+    assert not xp.isdtype(xgrad.complex64, "real floating")
+    assert xp.isdtype(xgrad.complex64, "numeric") and xp.isdtype(xgrad.int8, xgrad.int8)
     with pytest.raises(ValueError):
-        xgrad.isdtype(xgrad.int8, "nonsense")
+        xp.isdtype(xgrad.int8, "nonsense")
 
 
 @pytest.mark.parametrize("a,b,expected", [
@@ -67,39 +68,39 @@ def test_isdtype():
     ("float32", "float64", "float64"), ("float32", "complex64", "complex64"),
     ("float64", "complex64", "complex128"), ("bool", "bool", "bool"), ("uint8", "int64", "int64")])
 def test_result_type(a, b, expected):
-    assert xgrad.result_type(getattr(xgrad, a), getattr(xgrad, b)) is getattr(xgrad, expected)
+    assert xp.result_type(getattr(xp, a), getattr(xp, b)) is getattr(xp, expected)
 
 
 def test_result_type_with_arrays_and_scalars(device):
-    x = xgrad.ones(2, dtype=xgrad.float32, device=device)
-    assert xgrad.result_type(x, 1.0) is xgrad.float32
-    assert xgrad.result_type(xgrad.int16, 3) is xgrad.int16
-    assert xgrad.result_type(x, 1j) is xgrad.complex64
-    assert xgrad.result_type(xgrad.int8, x, xgrad.float64) is xgrad.float64
+    x = xp.ones(2, dtype=xgrad.float32, device=device)
+    assert xp.result_type(x, 1.0) is xgrad.float32
+    assert xp.result_type(xgrad.int16, 3) is xgrad.int16
+    assert xp.result_type(x, 1j) is xgrad.complex64
+    assert xp.result_type(xgrad.int8, x, xgrad.float64) is xgrad.float64
 
 
 def test_can_cast():
-    assert xgrad.can_cast(xgrad.int8, xgrad.int16) and xgrad.can_cast(xgrad.float32, xgrad.complex64)
-    assert not xgrad.can_cast(xgrad.int16, xgrad.int8)
-    assert not xgrad.can_cast(xgrad.float64, xgrad.float32)
-    assert not xgrad.can_cast(xgrad.complex64, xgrad.float64)
-    assert not xgrad.can_cast(xgrad.bool, xgrad.int8)
+    assert xp.can_cast(xgrad.int8, xgrad.int16) and xp.can_cast(xgrad.float32, xgrad.complex64)
+    assert not xp.can_cast(xgrad.int16, xgrad.int8)
+    assert not xp.can_cast(xgrad.float64, xgrad.float32)
+    assert not xp.can_cast(xgrad.complex64, xgrad.float64)
+    assert not xp.can_cast(xgrad.bool, xgrad.int8)
 
 
 def test_finfo_iinfo():
-    f = xgrad.finfo(xgrad.float32)
+    f = xp.finfo(xgrad.float32)
     assert f.bits == 32 and f.eps == float(np.finfo(np.float32).eps) and f.dtype is xgrad.float32
-    c = xgrad.finfo(xgrad.complex128)
+    c = xp.finfo(xgrad.complex128)
     assert c.bits == 64 and c.dtype is xgrad.float64
-    assert xgrad.finfo(xgrad.ones(1, dtype=xgrad.float64)).max == np.finfo(np.float64).max
-    i = xgrad.iinfo(xgrad.int8)
+    assert xp.finfo(xp.ones(1, dtype=xgrad.float64)).max == np.finfo(np.float64).max
+    i = xp.iinfo(xgrad.int8)
     assert (i.bits, i.min, i.max, i.dtype) == (8, -128, 127, xgrad.int8)
     with pytest.raises(ValueError):
-        xgrad.iinfo(xgrad.float32)
+        xp.iinfo(xgrad.float32)
 
 
 def test_namespace_info(device):
-    info = xgrad.__array_namespace_info__()
+    info = xp.__array_namespace_info__()
     assert info.capabilities()["boolean indexing"] is True
     assert info.default_device() == xgrad.get_default_device()
     assert device in info.devices()
@@ -113,7 +114,7 @@ def test_array_object_attributes(device):
     x = xgrad.asarray([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     for name in ARRAY_ATTRIBUTES:
         assert hasattr(x, name), name
-    assert x.__array_namespace__() is xgrad
+    assert x.__array_namespace__() is xp
     assert x.size == 6 and x.ndim == 2 and x.shape == (2, 3) and x.device == device
     assert_close(x.mT, np.array([[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]))
     assert_close(x.T, x.mT)
@@ -128,14 +129,14 @@ def test_array_object_attributes(device):
 
 
 def test_creation_signatures(device):
-    assert xgrad.zeros((2, 3), device=device).shape == (2, 3)
-    assert xgrad.ones(2, 3, device=device).shape == (2, 3)  # PyTorch style
-    assert xgrad.empty(shape=(4,), device=device).shape == (4,)
-    assert xgrad.full((2,), 7, device=device).dtype is xgrad.int64
-    assert_close(xgrad.arange(1, 7, 2, device=device), [1, 3, 5])
-    assert_close(xgrad.linspace(0, 1, 5, device=device, endpoint=False), np.linspace(0, 1, 5, endpoint=False))
-    assert_close(xgrad.eye(2, 3, k=1, device=device), np.eye(2, 3, k=1))
+    assert xp.zeros((2, 3), device=device).shape == (2, 3)
+    assert xp.ones(2, 3, device=device).shape == (2, 3)  # PyTorch style
+    assert xp.empty(shape=(4,), device=device).shape == (4,)
+    assert xp.full((2,), 7, device=device).dtype is xgrad.int64
+    assert_close(xp.arange(1, 7, 2, device=device), [1, 3, 5])
+    assert_close(xp.linspace(0, 1, 5, device=device, endpoint=False), np.linspace(0, 1, 5, endpoint=False))
+    assert_close(xp.eye(2, 3, k=1, device=device), np.eye(2, 3, k=1))
     x = xgrad.asarray([[1.0, 2.0], [3.0, 4.0]], device=device)
-    assert_close(xgrad.tril(x), np.tril([[1.0, 2.0], [3.0, 4.0]]))
-    assert xgrad.full_like(x, 2.5).dtype is x.dtype
-    assert xgrad.zeros_like(x, dtype=xgrad.int8).dtype is xgrad.int8
+    assert_close(xp.tril(x), np.tril([[1.0, 2.0], [3.0, 4.0]]))
+    assert xp.full_like(x, 2.5).dtype is x.dtype
+    assert xp.zeros_like(x, dtype=xgrad.int8).dtype is xgrad.int8

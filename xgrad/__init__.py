@@ -45,6 +45,8 @@ int = int32  # noqa: A001
 short = int16
 cfloat = complex64
 cdouble = complex128
+from ._dtypes import bfloat16, float16  # noqa: E402  (half precision: cpu/cuda; bfloat16: none yet)
+half = float16
 
 e = _math.e
 pi = _math.pi

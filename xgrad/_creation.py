@@ -51,7 +51,8 @@ def native_dtype(dtype, device: Device):
     try:
         return device.backend.to_native[dt]
     except KeyError:
-        raise TypeError(f"{dt} is not supported on the {device.type} device") from None
+        raise TypeError(f"{dt} is not supported on the {device.type} device (its array library "
+                        f"has no {dt.name}; float16 works on cpu and cuda)") from None
 
 
 def _device(device) -> Device:
@@ -115,6 +116,8 @@ def _host_array_checked(obj, dtype):
     if dtype is not None:
         return np.asarray(obj, dtype=np.dtype(dtype.name))
     host = np.asarray(obj)
+    if host.dtype.kind in "uOf" and not _holds_numpy(obj):
+        _check_python_ints(obj, host)
     if host.dtype == np.float64 and not _holds_numpy(obj):
         host = host.astype(np.dtype(get_default_dtype().name))
     elif host.dtype == np.complex128 and not _holds_numpy(obj):
@@ -124,6 +127,25 @@ def _host_array_checked(obj, dtype):
     elif host.dtype.kind not in "biufc":
         raise TypeError(f"cannot make a tensor from {type(obj).__name__} data of dtype {host.dtype}")
     return host
+
+
+def _check_python_ints(obj, host):
+    """PyTorch's ``ValueError`` for a Python int outside int64 (``tensor([2**63])``;
+    NumPy would make it uint64, object or float64)."""
+    if host.dtype.kind == "f" and not (host.size and float(np.max(np.abs(host))) >= 2.0 ** 63):
+        return
+    stack, too_big = [obj], False
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, (float, complex)):
+            return  # the data is floating: ints become floats, as in PyTorch
+        elif type(v) is int and not -(1 << 63) <= v < (1 << 63):
+            too_big = True
+    if too_big:
+        raise ValueError("Overflow when unpacking long long: a Python int outside the int64 "
+                         "range cannot become an integer tensor (give a float or dtype=)")
 
 
 def _detached(obj):
@@ -186,7 +208,7 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None, requires_grad=False,
             raise ValueError("asarray(copy=False) cannot move data between devices")
         obj = source.backend.to_numpy(obj)
     host = _host_array(obj, dt)
-    data = dev.backend.asarray(host, dev.backend.to_native[_dtypes.from_name(host.dtype.name)],
+    data = dev.backend.asarray(host, native_dtype(_dtypes.from_name(host.dtype.name), dev),
                                dev.index, copy=copy)
     return _finish(data, dev, requires_grad)
 
@@ -412,7 +434,7 @@ def meshgrid(*arrays, indexing="xy"):
 
 
 def _triangle(x, k, keep_lower):
-    from ._namespace import where
+    from .ops.searching import where
     rows, cols = x.shape[-2], x.shape[-1]
     r = arange(rows, device=x.device)
     c = arange(cols, device=x.device)

@@ -1,12 +1,10 @@
 """The array API's data type functions: ``can_cast``, ``finfo``, ``iinfo``,
 ``isdtype``, ``result_type`` (``astype`` lives with the differentiable ops).
 
-Promotion follows the standard's table (integers of the same signedness widen,
-mixed signedness goes to the next wider signed type, floats widen, real and
-complex floats combine by precision). Python scalars are weak: they take the
-array's dtype when their kind fits. Combinations the standard leaves undefined
-(integer with float, ``uint64`` with a signed integer) follow NumPy, so the
-answer is what the cpu device computes.
+Promotion is PyTorch's (:mod:`xgrad._promotion`), the same rule the operators
+apply on every device: between dtypes it is the standard's table, and where the
+standard leaves the answer to the implementation (integer with float) it is
+PyTorch's (the float). 0-d tensors and Python scalars are weak, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _dtypes as D
+from . import _promotion
 
 __all__ = ["can_cast", "finfo", "iinfo", "isdtype", "result_type", "finfo_object", "iinfo_object"]
 
@@ -48,58 +47,21 @@ def isdtype(dtype, kind) -> bool:
         return dtype is kind
     if isinstance(kind, str):
         try:
-            return dtype.kind in _KINDS[kind]
+            return dtype._kind in _KINDS[kind]
         except KeyError:
             raise ValueError(f"unknown dtype kind {kind!r}; expected one of {sorted(_KINDS)}") from None
     raise TypeError(f"kind must be a dtype, a string or a tuple, got {kind!r}")
 
 
-def _promote_pair(a: D.DType, b: D.DType) -> D.DType:
-    if a is b:
-        return a
-    ka, kb = a.kind, b.kind
-    if {ka, kb} <= {"f", "c"}:  # real and complex floats combine by precision
-        bits = builtins.max(_float_bits(a), _float_bits(b))
-        if "c" in (ka, kb):
-            return D.complex128 if bits == 64 else D.complex64
-        return D.float64 if bits == 64 else D.float32
-    return D.from_name(np.result_type(np.dtype(a.name), np.dtype(b.name)).name)
-
-
-def _float_bits(dt: D.DType) -> int:
-    return dt.itemsize * 8 if dt.kind == "f" else dt.itemsize * 4
-
-
-def _scalar_fits(value, dt: D.DType) -> bool:
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return dt.kind in "iufc"
-    if isinstance(value, float):
-        return dt.kind in "fc"
-    return dt.kind == "c"
-
-
-def _scalar_dtype(value) -> D.DType:
-    from ._creation import _scalar_dtype as default_of
-    return default_of(value)
-
-
 def result_type(*arrays_and_dtypes) -> D.DType:
-    """The dtype that arrays, dtypes and Python scalars promote to."""
-    dtypes = [_dtype(x) for x in arrays_and_dtypes if not isinstance(x, (bool, int, float, complex))]
-    scalars = [x for x in arrays_and_dtypes if isinstance(x, (bool, int, float, complex))]
-    if not dtypes:
-        if not scalars:
-            raise ValueError("at least one array or dtype is required")
-        dtypes = [_scalar_dtype(scalars.pop(0))]
-    out = dtypes[0]
-    for dt in dtypes[1:]:
-        out = _promote_pair(out, dt)
-    for s in scalars:
-        if not _scalar_fits(s, out):
-            out = D.from_name(np.result_type(np.dtype(out.name), s).name)
-    return out
+    """The dtype that tensors, dtypes and Python scalars promote to: PyTorch's rules
+    (``torch.result_type``), which xgrad's operators follow on every device. Dtypes
+    and tensors with dimensions decide; 0-d tensors and Python scalars only raise the
+    category (bool < integer < float < complex): ``result_type(int_tensor, 0.5)`` is
+    the default float dtype, ``result_type(float32_tensor, float64_0d)`` is float32.
+    Between dtypes alone this is the array API standard's table, extended to mixed
+    kinds as PyTorch does (integer with float: the float)."""
+    return _promotion.result_type(*arrays_and_dtypes)
 
 
 def can_cast(from_, to, /) -> bool:
@@ -107,16 +69,17 @@ def can_cast(from_, to, /) -> bool:
     src, dst = _dtype(from_), _dtype(to)
     if src is dst:
         return True
-    if src.kind == "b" or dst.kind == "b":
+    sk, dk = src._kind, dst._kind
+    if sk == "b" or dk == "b":
         return False
-    if src.kind in "iu" and dst.kind in "fc":
+    if sk in "iu" and dk in "fc":
         return False
-    if src.kind in "fc" and dst.kind in "iu":
+    if sk in "fc" and dk in "iu":
         return False
-    if src.kind == "c" and dst.kind == "f":
+    if sk == "c" and dk == "f":
         return False
     try:
-        return _promote_pair(src, dst) is dst
+        return _promotion.promote_types(src, dst) is dst
     except TypeError:
         return False
 
@@ -144,9 +107,12 @@ class iinfo_object:
 def finfo(type, /) -> finfo_object:
     """Limits of a real or complex floating dtype (for complex: of its real part)."""
     dt = _dtype(type)
-    if dt.kind not in "fc":
+    if dt._kind not in "fc":
         raise ValueError(f"finfo needs a floating-point dtype, got {dt}")
     real = D.REAL_OF.get(dt, dt)
+    if real is D.bfloat16:  # NumPy has no bfloat16: its limits, as torch.finfo gives them
+        return finfo_object(16, 2.0 ** -7, 3.3895313892515355e+38, -3.3895313892515355e+38,
+                            2.0 ** -126, real)
     info = np.finfo(np.dtype(real.name))
     return finfo_object(int(info.bits), builtins.float(info.eps), builtins.float(info.max),
                         builtins.float(info.min), builtins.float(info.smallest_normal), real)
@@ -155,7 +121,7 @@ def finfo(type, /) -> finfo_object:
 def iinfo(type, /) -> iinfo_object:
     """Limits of an integer dtype."""
     dt = _dtype(type)
-    if dt.kind not in "iu":
+    if dt._kind not in "iu":
         raise ValueError(f"iinfo needs an integer dtype, got {dt}")
     info = np.iinfo(np.dtype(dt.name))
     return iinfo_object(int(info.bits), int(info.max), int(info.min), dt)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 
-from . import _dtypes
+from . import _dtypes, _promotion
 from .autograd import grad_mode as _grad_mode
 from .autograd.forward_state import STATE as _FW
 from .autograd import graph as _graph
@@ -22,6 +22,8 @@ __all__ = ["Tensor"]
 _GRAD = _grad_mode.STATE
 _new = object.__new__
 _SCALAR_TYPES = (bool, int, float, complex)
+_SUPPORTED_API_VERSIONS = ("2022.12", "2023.12", "2024.12")  # what __array_namespace__ accepts
+_PROMOTING = _promotion.PROMOTING
 
 
 class Tensor:
@@ -263,15 +265,18 @@ class Tensor:
         return complex(self.item())
 
     def __index__(self) -> int:
-        if self.dtype.kind not in "iu":
+        if self.dtype._kind not in "iu":
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __array_namespace__(self, api_version=None):
-        import xgrad
-        if api_version is not None and api_version not in xgrad.SUPPORTED_API_VERSIONS:
-            raise ValueError(f"xgrad does not support array API version {api_version!r}")
-        return xgrad
+        """The array API standard's namespace for xgrad tensors (``xgrad.array_api``, the
+        standard's face: the standard's signatures and semantics, not PyTorch's)."""
+        if api_version is not None and api_version not in _SUPPORTED_API_VERSIONS:
+            raise ValueError(f"xgrad does not support array API version {api_version!r}; "
+                             f"supported: {', '.join(_SUPPORTED_API_VERSIONS)}")
+        from .ops._registry import tensor_namespace
+        return tensor_namespace()
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         """A DLPack capsule of the data (the backend array's own ``__dlpack__``)."""
@@ -287,7 +292,7 @@ class Tensor:
         Differentiable: the gradient goes back to the source device and dtype."""
         from ._creation import parse_to_args
         device, dtype, copy = parse_to_args(self, *args, **kwargs)
-        from . import _namespace as ns
+        from .ops import creation_ops as ns
         out = self
         if device is not None and device is not self._device:
             out = ns.to_device(out, device)
@@ -299,8 +304,8 @@ class Tensor:
 
     def to_device(self, device, /, *, stream=None) -> "Tensor":
         """The array API's ``x.to_device(device)``."""
-        from . import _namespace as ns
-        return ns.to_device(self, device)
+        from .ops.creation_ops import to_device
+        return to_device(self, device)
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
@@ -423,6 +428,8 @@ def unary(op, x, params=None) -> Tensor:
     if not isinstance(x, Tensor):
         x = _coerce_first(x)
     dev = x._device
+    if op.to_float and x._data.dtype not in dev.inexact:
+        x = _promotion.unary_operand(op, x)  # exp(int) etc. compute in the default float
     fp = _ignore_fp_errors()  # NumPy's overflow/invalid warnings: silent, as in PyTorch
     try:
         out = op.forward(dev.xp, x._data, **params) if params else op.forward(dev.xp, x._data)
@@ -446,9 +453,20 @@ def binary(op, a, b, params=None) -> Tensor:
             if b._device is not dev:
                 raise _device_mismatch(dev, b._device)
             bd = b._data
+            # type promotion (xgrad._promotion), checked cheaply: equal dtypes need
+            # nothing, except integers in ops that compute them as floats (division)
+            dt = ad.dtype
+            if dt is not bd.dtype or (op.to_float and dt not in dev.inexact):
+                a, b, ad, bd = _promote_binary(op, a, b, dev)
         else:
             b = _coerce(b, dev)
-            bd = b._data if isinstance(b, Tensor) else b
+            if isinstance(b, Tensor):
+                bd = b._data
+                a, b, ad, bd = _promote_binary(op, a, b, dev)
+            else:
+                bd = b  # an int or float scalar with a float tensor needs nothing
+                if type(b) is bool or type(b) is complex or ad.dtype not in dev.inexact:
+                    a, b, ad, bd = _promote_binary(op, a, b, dev)
     else:
         if not isinstance(b, Tensor):
             b = _coerce_first(b)
@@ -456,6 +474,9 @@ def binary(op, a, b, params=None) -> Tensor:
         bd = b._data
         a = _coerce(a, dev)
         ad = a._data if isinstance(a, Tensor) else a
+        if isinstance(a, Tensor) or type(a) is bool or type(a) is complex or \
+                bd.dtype not in dev.inexact:
+            a, b, ad, bd = _promote_binary(op, a, b, dev)
     fp = _ignore_fp_errors()
     try:
         out = op.forward(dev.xp, ad, bd, **params) if params else op.forward(dev.xp, ad, bd)
@@ -479,8 +500,21 @@ def binary(op, a, b, params=None) -> Tensor:
     return result
 
 
+def _promote_binary(op, a, b, dev):
+    """The dispatcher's promotion slow path: ``a``, ``b`` and their data in the dtype
+    ``op`` computes in (PyTorch's rules, :mod:`xgrad._promotion`)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        dt = a._data.dtype
+        if dt == b._data.dtype and (not op.to_float or dt in dev.inexact):
+            return a, b, a._data, b._data  # equal, but not interned (array-api-strict)
+    a, b = _promotion.binary_operands(op, a, b, Tensor)
+    return a, b, (a._data if isinstance(a, Tensor) else a), (b._data if isinstance(b, Tensor) else b)
+
+
 def apply(op, args, params=None):
     """Run an op on any number of inputs (tensors, scalars or None)."""
+    if op.name in _PROMOTING:
+        args = _promotion.promote_args(op, args, _PROMOTING[op.name], Tensor)
     dev = None
     datas = []
     needs_grad = False

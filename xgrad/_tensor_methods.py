@@ -204,7 +204,9 @@ Tensor.mT = property(lambda self: linalg.matrix_transpose(self),
 Tensor.astype = lambda self, dtype, copy=True: ns.astype(self, dtype, copy=copy)
 
 for _name, _dtype in (("float", "float32"), ("double", "float64"), ("long", "int64"),
-                      ("int", "int32"), ("bool", "bool")):
+                      ("int", "int32"), ("bool", "bool"), ("half", "float16"),
+                      ("bfloat16", "bfloat16"), ("short", "int16"), ("char", "int8"),
+                      ("byte", "uint8"), ("cfloat", "complex64"), ("cdouble", "complex128")):
     setattr(Tensor, _name, (lambda dt: lambda self: ns.astype(self, dt, copy=False))(_dtype))
 
 

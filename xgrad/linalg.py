@@ -36,8 +36,8 @@ def matmul(input, other, *, out=None):
     """Matrix product with PyTorch's rules (1-D operands, broadcasting batch axes); the
     two operands must have the same dtype, as in PyTorch."""
     _no_out(out, "matmul")
-    from ._torch_face import check_same_dtype
-    check_same_dtype(input, other)
+    from ._namespace import _check_same_dtype
+    _check_same_dtype(input, other)
     return _std.matmul(input, other)
 
 

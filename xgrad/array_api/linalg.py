@@ -186,7 +186,8 @@ def matrix_power(x, n, /):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
         eye = ns.eye(x.shape[-1], dtype=x.dtype, device=x.device)
-        return ns.clone(ns.broadcast_to(eye, tuple(x.shape)))  # a constant: no gradient
+        from ..ops.creation_ops import clone
+        return clone(ns.broadcast_to(eye, tuple(x.shape)))  # a constant: no gradient
     base = inv(x) if n < 0 else x
     n = abs(n)
     result = None

@@ -211,7 +211,7 @@ def _propagate(op, tangents, result, args, params, level):
 
 def jvp_of(op, tangents, out, args, params):
     """The output tangent(s) of ``op``: its JVP rule, or the one derived from its VJP."""
-    import xgrad
+    xgrad = _standard_namespace()
     if op.jvp is not None:
         return op.jvp(xgrad, tangents, out, *args, **params)
     return _jvp_by_transposition(op, tangents, out, args, params)
@@ -219,13 +219,13 @@ def jvp_of(op, tangents, out, args, params):
 
 def _conform(t, out):
     """A tangent with ``out``'s shape, dtype and device (zeros for None)."""
-    import xgrad
+    xgrad = _standard_namespace()
     from .._tensor import Tensor
     if t is None:
         return xgrad.zeros_like(out)
     if not isinstance(t, Tensor):
         t = xgrad.asarray(t, dtype=out.dtype, device=out.device)
-    if t.dtype.kind == "c" and out.dtype.kind != "c":
+    if t.dtype.is_complex and not out.dtype.is_complex:
         t = xgrad.real(t)
     if t.shape != out.shape:
         t = xgrad.broadcast_to(t, out.shape)
@@ -241,7 +241,7 @@ def _jvp_by_transposition(op, tangents, out, args, params):
     differentiates it with respect to ``g`` (recording, so the result is itself
     differentiable and carries the tangents of outer levels).
     """
-    import xgrad
+    xgrad = _standard_namespace()
     from . import grad as _grad
     from .grad_mode import enable_grad
     outs = out if op.nout != 1 else (out,)
@@ -267,7 +267,7 @@ def _jvp_by_transposition(op, tangents, out, args, params):
 
 
 def _vjp_rules(op, g, out, args, params):
-    import xgrad
+    xgrad = _standard_namespace()
     if op.vjp_all is not None:
         return list(op.vjp_all(xgrad, g, out, *args, **params))
     return [None if rule is None else rule(xgrad, g, out, *args, **params) for rule in op.vjps]
@@ -315,3 +315,10 @@ def _restore(node, out, inputs):
     for t, fw in zip(inputs, ins):
         if fw and getattr(t, "_fw", 1) is None:
             t._fw = fw
+
+
+def _standard_namespace():
+    """The standard's face (``xgrad.array_api``, through the hook it installs): rules and
+    tangent arithmetic on tensors use only standard functions."""
+    from ..ops._registry import tensor_namespace
+    return tensor_namespace()

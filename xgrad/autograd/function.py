@@ -133,8 +133,8 @@ class _FunctionNode(FunctionCtx, _GraphNode):
 
 
 def _namespace():
-    import xgrad
-    return xgrad
+    from ..ops._registry import tensor_namespace
+    return tensor_namespace()
 
 
 def _expandable(shape, target) -> bool:

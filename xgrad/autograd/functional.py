@@ -16,9 +16,26 @@ from __future__ import annotations
 __all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"]
 
 
+class _Namespace:
+    """What this module uses: the standard's face (through the hook ``xgrad.array_api``
+    installs, so that autograd does not import a face) plus ``Tensor``, ``autograd``
+    and ``enable_grad``."""
+
+    def __getattr__(self, name):
+        import sys
+        from .._tensor import Tensor
+        from ..ops._registry import tensor_namespace
+        from .grad_mode import enable_grad
+        extra = {"Tensor": Tensor, "enable_grad": enable_grad,
+                 "autograd": sys.modules[__package__]}
+        return extra[name] if name in extra else getattr(tensor_namespace(), name)
+
+
+_NS = _Namespace()
+
+
 def _xgrad():
-    import xgrad
-    return xgrad
+    return _NS
 
 
 def _as_tuple(x, arg_name, fn_name):

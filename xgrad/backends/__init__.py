@@ -11,6 +11,7 @@ namespace, its devices, transfers to and from the host, and a random generator.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 import types
@@ -36,6 +37,13 @@ class Backend:
     indexed: bool = False
     # functions ("linalg.det") this backend lacks or limits -> a note; "no: ..." = unsupported
     limits: dict = {}
+    # how advanced indexing runs (xgrad/ops/advanced_index.py): "native" (NumPy-style
+    # fancy indexing, writes through views), "hooks" (the getitem/scatter_add hooks) or
+    # "composed" (standard functions only: take, where, argsort, searchsorted)
+    fancy_indexing: str = "composed"
+    # whether xgrad checks index arrays against the sizes (False: the library raises
+    # itself, or cannot know without computing)
+    check_index_bounds: bool = True
 
     def __init__(self):
         self.xp = _own_namespace(self.load_namespace(), self)
@@ -46,6 +54,12 @@ class Backend:
             if native is not None:
                 self.to_native[dt] = native
                 self.from_native[native] = dt
+
+    @functools.cached_property
+    def inexact_natives(self) -> frozenset:
+        """The native dtypes of this backend that are floating or complex (the
+        dispatcher's cheap "no promotion needed" test)."""
+        return frozenset(n for dt, n in self.to_native.items() if dt.is_inexact)
 
     # -- hooks -------------------------------------------------------------
     def load_namespace(self):
@@ -229,13 +243,14 @@ class Device:
     A device compares equal to its string form (``t.device == "cpu"``).
     """
 
-    __slots__ = ("type", "index", "backend", "xp", "_str", "__weakref__")
+    __slots__ = ("type", "index", "backend", "xp", "inexact", "_str", "__weakref__")
 
     def __init__(self, type_: str, index: int | None, backend: Backend):
         self.type = type_
         self.index = index
         self.backend = backend
         self.xp = backend.xp
+        self.inexact = backend.inexact_natives  # floating/complex native dtypes (promotion)
         self._str = type_ if index is None else f"{type_}:{index}"
 
     def __repr__(self) -> str:

@@ -84,6 +84,8 @@ class DaskBackend(Backend):
 
     name = "dask"
     limits = LIMITS
+    fancy_indexing = "hooks"    # boolean masks stay lazy (sizes unknown until computed)
+    check_index_bounds = False  # checking would compute
 
     def __init__(self):
         super().__init__()
@@ -130,7 +132,7 @@ class DaskBackend(Backend):
 
     def random(self, method, shape, dtype, index, **kwargs):
         rng, native = self.rng(index), self.to_native[dtype]
-        if method in ("random", "standard_normal") and dtype.kind == "f":
+        if method in ("random", "standard_normal") and dtype._kind == "f":
             return getattr(rng, method)(shape, dtype=native)
         return getattr(rng, method)(size=shape, **kwargs).astype(native)
 

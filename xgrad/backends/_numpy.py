@@ -49,6 +49,8 @@ def numpy_namespace(compat_module, native_module):
 
 class NumpyBackend(Backend):
     name = "cpu"
+    fancy_indexing = "native"
+    check_index_bounds = False  # NumPy raises IndexError itself
 
     def __init__(self):
         super().__init__()

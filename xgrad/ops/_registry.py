@@ -18,9 +18,25 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Op", "defop", "REGISTRY", "ALL", "LINEAR", "BILINEAR", "ELEMENTWISE", "REDUCTION"]
+from .._promotion import TO_FLOAT as _TO_FLOAT
+
+__all__ = ["Op", "defop", "REGISTRY", "TENSOR_NAMESPACE", "tensor_namespace", "ALL", "LINEAR", "BILINEAR", "ELEMENTWISE", "REDUCTION"]
 
 REGISTRY: dict[str, "Op"] = {}
+
+# The array API namespace of xgrad tensors (the standard's face, ``xgrad.array_api``):
+# what rules get as ``xp`` in create_graph mode and ``Tensor.__array_namespace__``
+# returns. Set by ``xgrad/array_api/__init__.py`` when it is imported (importing
+# ``xgrad`` imports it), so that nothing below the faces imports a face.
+TENSOR_NAMESPACE = None
+
+
+def tensor_namespace():
+    """The standard's face (see ``TENSOR_NAMESPACE``); a clear error if it is not installed."""
+    ns = TENSOR_NAMESPACE
+    if ns is None:
+        raise RuntimeError("xgrad's array API namespace is not installed: import xgrad first")
+    return ns
 
 ALL = "all"  # saves=ALL: every input is saved
 # JVPs that follow from the op's structure and its VJP (no formula to write twice):
@@ -36,7 +52,7 @@ class Op:
 
     __slots__ = ("name", "forward", "vjps", "vjp_all", "jvp", "save_out", "save_in",
                  "broadcasts", "differentiable", "view", "nout", "grad_name", "doc",
-                 "needs_saved")
+                 "needs_saved", "to_float")
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
@@ -80,6 +96,7 @@ def defop(name, forward, vjp=None, *, jvp=None, saves=ALL, broadcasts=False, vie
     op.nout = nout
     op.grad_name = grad_name or _camel(name) + "Backward0"
     op.doc = doc
+    op.to_float = name in _TO_FLOAT  # integer inputs compute as floats (xgrad._promotion)
     if name in REGISTRY:
         raise ValueError(f"op {name!r} is registered twice")
     REGISTRY[name] = op

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cmath
 import math
 
+from .._promotion import check_integer_divisor
 from ._define import binary_function, unary_function
 from ._registry import LINEAR
 
@@ -142,7 +143,7 @@ logaddexp = binary_function("logaddexp", lambda xp, g, z, x, y: g * xp.exp(x - z
                             lambda xp, g, z, x, y: g * xp.exp(y - z), saves=(0, 1, "out"))
 remainder = binary_function("remainder", lambda xp, g, z, x, y: g,
                             lambda xp, g, z, x, y: -g * xp.floor(x / y),
-                            forward=lambda xp, x, y: x % y)
+                            forward=lambda xp, x, y: check_integer_divisor(xp, y) or x % y)
 copysign = binary_function("copysign",
                            lambda xp, g, z, x, y: g * xp.where(x == 0, 0.0, z / xp.where(x == 0, 1.0, x)),
                            None, saves=(0, "out"))
@@ -152,6 +153,7 @@ def floor_divide_forward(xp, x, y):
     standard's special cases, where NumPy gives nan or -1)."""
     out = x // y
     if not _is_real_float(out):
+        check_integer_divisor(xp, y)  # PyTorch's RuntimeError for integers
         return out
     q = x / y
     return xp.where(xp.isinf(q) | (q == 0), xp.floor(q), out)

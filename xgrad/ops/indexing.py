@@ -31,9 +31,11 @@ def normalize_key(key, device, ndim=None):
         elif isinstance(k, list):
             from .._creation import asarray
             k = asarray(k, device=device)._data
-        if hasattr(k, "shape") and hasattr(k, "dtype") and not isinstance(k, (int, bool)):
+        if isinstance(k, bool):  # PyTorch: a new axis indexed by [0] (True) or [] (False)
             advanced = True
-            is_int = device.backend.from_native.get(k.dtype).kind != "b"
+        elif hasattr(k, "shape") and hasattr(k, "dtype") and not isinstance(k, (int, bool)):
+            advanced = True
+            is_int = device.backend.from_native.get(k.dtype)._kind != "b"
             integer = integer or is_int
             consumed += 1 if is_int else len(k.shape)
         elif k is not None and k is not Ellipsis:
@@ -50,65 +52,34 @@ def _copy(xp, x):
     return xp.asarray(x, copy=True)
 
 
-def _index_add_forward(xp, target, values, *, key, integer):
-    out = _copy(xp, target)
-    if integer:
-        xp.__xgrad_backend__.scatter_add(out, key, values)
-    elif 0 in tuple(getattr(values, "shape", ())) and 0 in tuple(out[key].shape):
-        pass  # nothing to add (Dask's __setitem__ refuses size-0 writes)
-    else:
-        out[key] += values
-    return out
-
-
-def _gather(xp, g, key, integer):
-    """``g[key]`` in either mode (raw integer-array keys go through ``take``)."""
-    if not (integer and is_backend_namespace(xp)):
-        return g[key]
-    axis = _take_axis(key, g.ndim)
-    if axis is None:
-        return xp.__xgrad_backend__.getitem(g, key)
-    indices = next(k for k in (key if isinstance(key, tuple) else (key,)) if hasattr(k, "dtype"))
-    shape = tuple(indices.shape)
-    taken = xp.take(g, xp.reshape(indices, (-1,)), axis=axis)
-    return xp.reshape(taken, tuple(g.shape[:axis]) + shape + tuple(g.shape[axis + 1:]))
-
-
-INDEX_ADD = defop("index_add", _index_add_forward,
-                  (lambda xp, g, out, target, values, *, key, integer: g,
-                   lambda xp, g, out, target, values, *, key, integer: _gather(xp, g, key, integer)),
-                  saves=(), broadcasts=True, grad_name="IndexPutBackward0", jvp=LINEAR)
+# Integer-array and boolean-mask keys: xgrad/ops/advanced_index.py (its ops "index",
+# "index_add", "index_put" and the functions below).
+from .advanced_index import (INDEX, INDEX_ADD, INDEX_PUT, advanced_getitem,  # noqa: E402,F401
+                             index_put, scatter_add_into_zeros)
 
 
 def scatter_into_zeros(xp, shape, key, values, integer):
     """Zeros of ``shape`` with ``values`` added at ``key``, in either mode."""
+    if integer:  # repeated indices add up
+        return scatter_add_into_zeros(xp, shape, key, values)
     zeros = xp.zeros(tuple(shape), dtype=values.dtype, device=values.device)
-    if isinstance(key, tuple) and any(k is None for k in key):  # new axes: not in the target
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is None for k in key):  # new axes: not in the target
         key = tuple(k for k in key if k is not None)
         values = xp.reshape(values, tuple(zeros[key].shape))
     if is_backend_namespace(xp):  # raw arrays: write straight into the fresh zeros
-        if integer:
-            xp.__xgrad_backend__.scatter_add(zeros, key, values)
-        else:
-            zeros[key] = values
+        zeros[key] = values
         return zeros
-    raw_key, _, _ = normalize_key(key, values.device, len(shape))
-    return call(xp, INDEX_ADD, zeros, values, key=raw_key, integer=integer)
+    return call(xp, INDEX_ADD, zeros, values, key=key)
 
 
 def _getitem_vjp(xp, g, out, x, *, key, integer=False):
     return scatter_into_zeros(xp, x.shape, key, g, integer)
 
 
-def _index_forward(xp, x, *, key, integer):
-    """``x[key]`` for an advanced key (integer-array keys through the backend's hook)."""
-    return xp.__xgrad_backend__.getitem(x, key) if integer else x[key]
-
-
 GETITEM = defop("getitem", lambda xp, x, *, key: x[key], (_getitem_vjp,), saves=(), view=True,
                 grad_name="SliceBackward0", jvp=LINEAR)
-INDEX = defop("index", _index_forward, (_getitem_vjp,), saves=(),
-              grad_name="IndexBackward0", jvp=LINEAR)
 
 
 def _setitem_forward(xp, x, values, *, key):
@@ -126,48 +97,16 @@ SETITEM = defop("setitem", _setitem_forward,
 def getitem(x: Tensor, key):
     """``x[key]``: basic slicing (a view), integer-array or boolean-mask indexing."""
     raw, advanced, integer = normalize_key(key, x._device, x._data.ndim)
-    if advanced:
-        axis = _take_axis(raw, x._data.ndim) if integer else None
-        if axis is not None:
-            return _take_nd(x, raw if not isinstance(raw, tuple) else
-                            next(k for k in raw if k is not Ellipsis and not isinstance(k, slice)), axis)
-        return unary(INDEX, x, {"key": raw, "integer": integer})
+    if advanced:  # integer arrays, masks, lists, bools: xgrad/ops/advanced_index.py
+        return advanced_getitem(x, key)
     return unary(GETITEM, x, {"key": raw})
-
-
-def _take_axis(raw, ndim):
-    """The axis of a key that is one integer array among full slices (``x[:, idx]``), else None.
-
-    Such keys go through ``take``, which every backend has; the standard allows
-    integer arrays beside other indices only partly.
-    """
-    parts = raw if isinstance(raw, tuple) else (raw,)
-    arrays = [i for i, k in enumerate(parts) if hasattr(k, "dtype")]
-    if len(arrays) != 1 or not all(k is Ellipsis or k == slice(None) for i, k in enumerate(parts)
-                                   if i != arrays[0]):
-        return None
-    pos = arrays[0]
-    ellipsis = [i for i, k in enumerate(parts) if k is Ellipsis]
-    if ellipsis and ellipsis[0] < pos:
-        return ndim - (len(parts) - pos)
-    return pos
-
-
-def _take_nd(x, indices, axis):
-    """``take`` along ``axis`` with an index array of any shape."""
-    from .manipulation import reshape
-    shape = tuple(indices.shape)
-    if len(shape) == 1:
-        return apply(TAKE, (x, indices), {"axis": axis})
-    flat = x._device.xp.reshape(indices, (-1,))
-    taken = apply(TAKE, (x, flat), {"axis": axis})
-    xs = tuple(x.shape)
-    return reshape(taken, xs[:axis] + shape + xs[axis + 1:])
 
 
 def setitem_result(x: Tensor, key, value) -> Tensor:
     """What ``x`` becomes after ``x[key] = value``, recorded (used when autograd records)."""
-    raw, _, _ = normalize_key(key, x._device, x._data.ndim)
+    raw, advanced, _ = normalize_key(key, x._device, x._data.ndim)
+    if advanced:  # integer arrays, masks, lists, bools: xgrad/ops/advanced_index.py
+        return index_put(x, key, value)
     return apply(SETITEM, (x, value), {"key": raw})
 
 

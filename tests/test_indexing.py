@@ -1,0 +1,343 @@
+"""Advanced indexing (integer arrays, boolean masks, bools, lists) against PyTorch, on every device.
+
+Each key of the table is built twice, with torch tensors and with xgrad tensors;
+PyTorch computes the expected values and gradients in the test. On ``strict``
+the composed path (standard functions only) runs; on ``cpu`` NumPy's fancy indexing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import xgrad
+from xgrad.ops import advanced_index
+from xgrad.testing import gradcheck, gradgradcheck
+
+
+class I:
+    """An integer index tensor."""
+
+    def __init__(self, value, dtype="int64"):
+        self.value, self.dtype = np.asarray(value, dtype=dtype), dtype
+
+
+class B:
+    """A boolean mask tensor."""
+
+    def __init__(self, value):
+        self.value = np.asarray(value, dtype=bool)
+
+
+def torch_key(key):
+    def one(k):
+        if isinstance(k, I):
+            return torch.tensor(k.value, dtype=getattr(torch, k.dtype))
+        if isinstance(k, B):
+            return torch.tensor(k.value)
+        return k
+    return tuple(one(k) for k in key) if isinstance(key, tuple) else one(key)
+
+
+def xgrad_key(key, device):
+    def one(k):
+        if isinstance(k, I):
+            return xgrad.asarray(k.value, dtype=getattr(xgrad, k.dtype), device=device)
+        if isinstance(k, B):
+            return xgrad.asarray(k.value, device=device)
+        return k
+    return tuple(one(k) for k in key) if isinstance(key, tuple) else one(key)
+
+
+_ = slice(None)
+# name -> (shape of x, key): from PyTorch's and NumPy's indexing documentation
+READS = {
+    "int_array": ((5, 3), I([0, 2, 4])),
+    "int_array_repeated": ((5, 3), I([1, 1, 3, 1])),
+    "int_array_negative": ((5, 3), I([-1, 0, -5])),
+    "int_array_2d": ((5, 3), I([[0, 1], [4, 4]])),
+    "int_array_0_elements": ((5, 3), I(np.zeros((0,), int))),
+    "int32_array": ((5, 3), I([3, 0], "int32")),
+    "list": ((5, 3), [0, 2, 2]),
+    "tuple_of_lists": ((4, 3), ([0, 1, 3], [2, 2, 0])),
+    "empty_list": ((4, 3), []),
+    "slice_then_array": ((4, 3, 5), (_, I([2, 0, 2]))),
+    "ellipsis_then_array": ((4, 3, 5), (Ellipsis, I([4, 0]))),
+    "array_then_slice": ((4, 3, 5), (I([3, 1]), slice(1, 3))),
+    "two_arrays": ((4, 5), (I([0, 1, 3]), I([4, 0, 4]))),
+    "two_arrays_broadcast": ((4, 5), (I([[0], [3]]), I([1, 2, 4]))),
+    "two_arrays_on_3d": ((4, 3, 5), (I([0, 3]), I([2, 1]))),
+    "two_arrays_last_axes": ((4, 3, 5), (_, I([0, 2]), I([1, 4]))),
+    "arrays_split_by_slice": ((4, 3, 5), (I([1, 0]), _, I([1, 2]))),
+    "arrays_split_by_slice_broadcast": ((4, 3, 5), (I([[0, 1]]), slice(1, None), I([[1], [2]]))),
+    "arrays_split_by_none": ((4, 3, 5), (_, I([0, 1]), None, I([1, 2]))),
+    "int_and_array": ((4, 3, 5), (1, I([0, 2, 2]))),
+    "int_slice_array": ((4, 3, 5), (0, _, I([0, 4]))),
+    "array_slice_int": ((4, 3, 5), (I([3, 0]), _, 2)),
+    "int_array_int": ((4, 3, 5), (I([0, 3]), 1, I([2, 4]))),
+    "zero_dim_int_tensor": ((4, 3, 5), (I(2), I([0, 1]))),
+    "zero_dim_int_tensor_alone": ((4, 3), I(1)),
+    "none_and_array": ((4, 3), (None, I([1, 2]))),
+    "strided_slice_and_array": ((6, 5), (slice(None, None, 2), I([4, 1]))),
+    "mask_full": ((3, 4), B([[True, False, True, False], [False, False, True, True],
+                             [True, True, True, False]])),
+    "mask_first_axis": ((4, 3), B([True, False, True, True])),
+    "mask_middle_axis": ((2, 3, 4), (_, B([True, False, True]))),
+    "mask_last_axis_ellipsis": ((2, 3, 4), (Ellipsis, B([False, True, True, False]))),
+    "mask_2d_of_3d": ((2, 3, 4), B([[True, False, True], [False, True, True]])),
+    "mask_2d_then_int": ((2, 3, 4), (B([[True, False, True], [False, False, True]]), 1)),
+    "mask_all_false": ((3, 4), B([False, False, False])),
+    "mask_and_array": ((3, 4), (B([True, False, True]), I([1, 3]))),
+    "int_mask_slice": ((2, 3, 4), (0, B([True, False, True]), slice(1, 3))),
+    "bool_true": ((3, 4), True),
+    "bool_false": ((3, 4), False),
+    "bool_true_with_array": ((3, 4), (I([0, 2]), True)),
+    "zero_dim_bool_tensor": ((3, 4), B(True)),
+    "bool_on_0d": ((), True),
+    "array_on_size_0_axis": ((0, 3), (_, I([2, 0]))),
+    "two_arrays_2d_result": ((4, 5), (I([[0, 0], [3, 3]]), I([[0, 4], [0, 4]]))),
+}
+
+
+def _case(name, device, rng):
+    shape, key = READS[name]
+    data = rng.standard_normal(shape)
+    return data, torch_key(key), xgrad_key(key, device)
+
+
+@pytest.mark.parametrize("name", sorted(READS))
+def test_read_values_and_gradients_match_pytorch(device, name):
+    rng = np.random.default_rng(sorted(READS).index(name))
+    data, tkey, xkey = _case(name, device, rng)
+    xt = torch.tensor(data, requires_grad=True)
+    yt = xt[tkey]
+    w = rng.standard_normal(tuple(yt.shape))
+    (yt * torch.tensor(w)).sum().backward()
+
+    x = xgrad.asarray(data, device=device, requires_grad=True)
+    y = x[xkey]
+    assert tuple(y.shape) == tuple(yt.shape)
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=0, atol=0)
+    (y * xgrad.asarray(w, device=device)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+GRADGRAD = ["int_array_repeated", "arrays_split_by_slice", "mask_middle_axis", "int_slice_array",
+            "two_arrays_broadcast", "bool_true_with_array"]
+
+
+@pytest.mark.parametrize("name", GRADGRAD)
+def test_read_second_order(device, name):
+    data, _t, xkey = _case(name, device, np.random.default_rng(1))
+    x = xgrad.asarray(data, device=device, requires_grad=True)
+    assert gradcheck(lambda x: x[xkey] ** 2, (x,))
+    assert gradgradcheck(lambda x: x[xkey] ** 2, (x,))
+
+
+def test_grad_fn_names(device):
+    x = xgrad.asarray(np.ones((3, 4)), device=device, requires_grad=True)
+    assert x[xgrad_key(I([0, 1]), device)].grad_fn.name() == "IndexBackward0"
+    y = x * 1
+    y[xgrad_key(I([0, 2]), device)] = 5.0
+    assert y.grad_fn.name() == "IndexPutBackward0"
+
+
+def test_strict_runs_the_composed_path(device):
+    """On strict the plan is composed from standard functions (take, where, ...)."""
+    x = xgrad.asarray(np.ones((3, 4, 5)), device=device)
+    plan = advanced_index.plan_for(x, (xgrad_key(I([0, 2]), device), _, xgrad_key(I([1, 1]), device)))
+    expected = {"cpu": "native", "cuda": "native", "dask": "hooks"}.get(device.backend.name,
+                                                                          "composed")
+    assert plan.mode == expected
+    assert plan.shape == (2, 4)
+
+
+# -- writes ----------------------------------------------------------------------------------
+
+# name -> (shape of x, key, shape of the value): no repeated indices (PyTorch leaves the
+# value of a repeated assignment undefined)
+WRITES = {
+    "int_array": ((5, 3), I([0, 2, 4]), (3, 3)),
+    "int_array_broadcast_value": ((5, 3), I([4, 1]), (3,)),
+    "int_array_scalar_value": ((5, 3), I([3, 0]), ()),
+    "negative": ((5, 3), I([-1, 0]), (2, 3)),
+    "list": ((5, 3), [1, 3], (2, 3)),
+    "slice_then_array": ((4, 3, 5), (_, I([2, 0])), (4, 2, 5)),
+    "slice_then_array_broadcast_value": ((4, 3, 5), (_, I([2, 0])), (2, 1)),
+    "two_arrays": ((4, 5), (I([0, 1, 3]), I([4, 0, 4])), (3,)),
+    "arrays_split_by_slice": ((4, 3, 5), (I([1, 0]), _, I([1, 2])), (2, 3)),
+    "int_slice_array": ((4, 3, 5), (0, _, I([0, 4])), (3, 2)),
+    "int_array_int": ((4, 3, 5), (I([0, 3]), 1, I([2, 4])), (2,)),
+    "mask_full": ((3, 4), B([[True, False, True, False], [False, False, True, True],
+                             [True, True, True, False]]), (7,)),
+    "mask_scalar_value": ((3, 4), B([[True, False, True, False], [False, False, True, True],
+                                     [True, True, True, False]]), ()),
+    "mask_middle_axis": ((2, 3, 4), (_, B([True, False, True])), (2, 2, 4)),
+    "mask_then_int": ((2, 3, 4), (B([[True, False, True], [False, False, True]]), 1), (3,)),
+    "bool_true": ((3, 4), True, (1, 3, 4)),
+    "zero_dim_int_tensor": ((4, 3), (I(2), I([0, 1])), (2,)),
+    "size_0_index": ((4, 3), I(np.zeros((0,), int)), (0, 3)),
+}
+
+
+def _write_case(name, device, rng):
+    shape, key, vshape = WRITES[name]
+    return rng.standard_normal(shape), rng.standard_normal(vshape), torch_key(key), \
+        xgrad_key(key, device)
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+@pytest.mark.parametrize("how", ["setitem", "iadd"])
+def test_write_values_and_gradients_match_pytorch(device, name, how):
+    rng = np.random.default_rng(sorted(WRITES).index(name))
+    data, vdata, tkey, xkey = _write_case(name, device, rng)
+    xt, vt = torch.tensor(data, requires_grad=True), torch.tensor(vdata, requires_grad=True)
+    yt = xt.clone()
+    if how == "setitem":
+        yt[tkey] = vt
+    else:
+        yt[tkey] += vt
+    w = rng.standard_normal(tuple(yt.shape))
+    (yt * torch.tensor(w)).sum().backward()
+
+    x0 = xgrad.asarray(data, device=device, requires_grad=True)
+    v = xgrad.asarray(vdata, device=device, requires_grad=True)
+    y = x0.clone()
+    if how == "setitem":
+        y[xkey] = v
+    else:
+        y[xkey] += v
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-15, atol=0)
+    (y * xgrad.asarray(w, device=device)).sum().backward()
+    np.testing.assert_allclose(x0.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(v.grad.numpy(), vt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_write_without_grad(device):
+    """An unrecorded write (no tensor requires grad) gives PyTorch's values too."""
+    for name in ("int_slice_array", "mask_then_int", "arrays_split_by_slice", "bool_true"):
+        data, vdata, tkey, xkey = _write_case(name, device, np.random.default_rng(3))
+        yt = torch.tensor(data)
+        yt[tkey] = torch.tensor(vdata)
+        y = xgrad.asarray(data, device=device)
+        y[xkey] = xgrad.asarray(vdata, device=device)
+        np.testing.assert_array_equal(y.numpy(), yt.numpy())
+
+
+def test_write_value_dtype(device):
+    """A Python scalar is cast to the tensor's dtype; a tensor of another dtype is
+    PyTorch's RuntimeError ("Index put requires the source and destination dtypes match")."""
+    y = xgrad.asarray(np.zeros(4, dtype=np.int64), device=device)
+    y[xgrad_key(I([1, 3]), device)] = 2.7
+    yt = torch.zeros(4, dtype=torch.int64)
+    yt[torch.tensor([1, 3])] = 2.7
+    assert y.dtype == xgrad.int64
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())
+    with pytest.raises(RuntimeError, match="dtypes match"):
+        yt[torch.tensor([1, 3])] = torch.tensor([2.7, -1.2])
+    with pytest.raises(RuntimeError, match="dtypes match"):
+        y[xgrad_key(I([1, 3]), device)] = xgrad.asarray([2.7, -1.2], device=device)
+
+
+INDEX_PUT = {  # name -> (shape, key, value shape); repeats allowed with accumulate=True
+    "repeated": ((5, 3), (I([1, 1, 3, 1]),), (4, 3)),
+    "two_arrays_repeated": ((4, 5), (I([0, 0, 3]), I([4, 4, 4])), (3,)),
+    "mask": ((3, 4), (B([[True, False, True, False], [False, False, True, True],
+                          [True, True, True, False]]),), (7,)),
+    "three_arrays_broadcast": ((4, 3, 5), (I([[1], [0]]), I([0, 2, 2]), I([1, 2, 1])), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("accumulate", [True, False])
+@pytest.mark.parametrize("name", sorted(INDEX_PUT))
+def test_index_put_matches_pytorch(device, name, accumulate):
+    """``index_put(x, key, v, accumulate)``: PyTorch's index_put (keys as tuples of index
+    tensors, ``None`` meaning a whole axis); repeated indices only with accumulate."""
+    shape, key, vshape = INDEX_PUT[name]
+    if not accumulate and "repeated" in name:
+        pytest.skip("PyTorch leaves repeated assignment undefined")
+    rng = np.random.default_rng(sorted(INDEX_PUT).index(name))
+    data, vdata = rng.standard_normal(shape), rng.standard_normal(vshape)
+    xt, vt = torch.tensor(data, requires_grad=True), torch.tensor(vdata, requires_grad=True)
+    yt = torch.index_put(xt, torch_key(key), vt, accumulate=accumulate)
+    w = rng.standard_normal(tuple(yt.shape))
+    (yt * torch.tensor(w)).sum().backward()
+    x = xgrad.asarray(data, device=device, requires_grad=True)
+    v = xgrad.asarray(vdata, device=device, requires_grad=True)
+    xkey = xgrad_key(key, device)
+    y = advanced_index.index_put(x, xkey, v, accumulate=accumulate)
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-14, atol=1e-14)
+    (y * xgrad.asarray(w, device=device)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(v.grad.numpy(), vt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert gradgradcheck(lambda x, v: advanced_index.index_put(x * x, xkey, v * v,
+                                                               accumulate=accumulate), (x, v))
+
+
+def test_repeated_assignment_keeps_the_last_value(device):
+    """Assignment with repeated indices: the last value wins on every backend (NumPy's
+    rule; PyTorch leaves it undefined); the values' gradient is PyTorch's ``g[key]``."""
+    x = xgrad.asarray(np.zeros(4), device=device, requires_grad=True)
+    v = xgrad.asarray(np.array([1.0, 2.0, 3.0, 4.0]), device=device, requires_grad=True)
+    y = advanced_index.index_put(x, xgrad_key(I([2, 0, 2, 2]), device), v)
+    np.testing.assert_array_equal(y.detach().numpy(), [2.0, 0.0, 4.0, 0.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(v.grad.numpy(), [1.0, 1.0, 1.0, 1.0])
+
+
+def test_setitem_second_order(device):
+    rng = np.random.default_rng(5)
+    x0 = xgrad.asarray(rng.standard_normal((4, 3, 5)), device=device, requires_grad=True)
+    v = xgrad.asarray(rng.standard_normal((2, 3)), device=device, requires_grad=True)
+    key = xgrad_key((I([1, 0]), _, I([1, 2])), device)
+
+    def f(x0, v):
+        y = x0 * x0
+        y[key] = v * y[key]
+        return y
+    assert gradcheck(f, (x0, v))
+    assert gradgradcheck(f, (x0, v))
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+def test_index_out_of_range_is_an_index_error(device):
+    x = xgrad.asarray(np.ones((3, 4)), device=device)
+    with pytest.raises(IndexError, match=r"\b5\b.*\b4\b"):
+        x[:, xgrad_key(I([0, 5]), device)]
+    with pytest.raises(IndexError, match=r"-4\b.*\b3\b"):
+        x[xgrad_key(I([0, -4]), device)]
+    with pytest.raises(IndexError, match=r"\b3\b.*size 3"):
+        x[3, xgrad_key(I([0]), device)]
+    with pytest.raises(IndexError, match=r"\b7\b.*\b4\b"):
+        x[:, xgrad_key(I([7]), device)] = 1.0
+
+
+def test_mask_shape_mismatch_is_an_index_error(device):
+    x = xgrad.asarray(np.ones((3, 4)), device=device)
+    with pytest.raises(IndexError, match=r"shape of the mask"):
+        x[xgrad_key(B([True, False]), device)]
+
+
+def test_other_bad_keys(device):
+    x = xgrad.asarray(np.ones((3, 4)), device=device)
+    with pytest.raises(IndexError, match="too many indices"):
+        x[xgrad_key(I([0]), device), 0, 0]
+    with pytest.raises(IndexError, match="long, int, byte or bool"):
+        x[xgrad.asarray([0.0, 1.0], device=device)]
+    with pytest.raises(IndexError, match="broadcast"):
+        x[xgrad_key(I([0, 1]), device), xgrad_key(I([0, 1, 2]), device)]
+
+
+def test_gradient_of_new_axis_on_0d(device):
+    """``x[None]`` of a 0-d tensor, and ``x[True]``, differentiate."""
+    for key in (None, True, (None, None), Ellipsis):
+        x = xgrad.asarray(2.0, dtype=xgrad.float64, device=device, requires_grad=True)
+        xt = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+        y, yt = x[key], xt[key]
+        assert tuple(y.shape) == tuple(yt.shape)
+        (y * 3.0).sum().backward()
+        (yt * 3.0).sum().backward()
+        assert float(x.grad) == float(xt.grad)
