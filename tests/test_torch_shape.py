@@ -238,6 +238,24 @@ CASES = {
     "inv_ex": (lambda T, x: T.linalg.inv_ex(x).inverse, [_spd(3)]),
     "solve_ex": (lambda T, a, b: T.linalg.solve_ex(a, b).result, [_spd(3), _r(3, 2)]),
     "cholesky_ex": (lambda T, x: T.linalg.cholesky_ex(_sym(x)).L, [_spd(3)]),
+    "lu_factor": (lambda T, x: T.linalg.lu_factor(x).LU, [_r(3, 3)]),
+    "lu_factor_batch": (lambda T, x: T.linalg.lu_factor(x)[0], [_r(2, 4, 4)]),
+    "linalg_lu": (lambda T, x: T.linalg.lu(x)[1:], [_r(3, 3)]),
+    "lu_unpack": (lambda T, x: T.lu_unpack(*T.linalg.lu_factor(x))[1:], [_r(3, 3)]),
+    "lu_solve": (lambda T, a, b: T.linalg.lu_solve(*T.linalg.lu_factor(a), b), [_r(3, 3), _r(3, 2)]),
+    "lu_solve_adjoint": (lambda T, a, b: T.linalg.lu_solve(*T.linalg.lu_factor(a), b, adjoint=True,
+                                                           left=False), [_r(3, 3), _r(2, 3)]),
+    "torch_lu_solve": (lambda T, a, b: T.lu_solve(b, *T.lu(a)), [_r(3, 3), _r(3, 2)]),
+    "householder_product": (lambda T, a, tau: T.linalg.householder_product(a, tau),
+                            [_r(4, 3), _r(3)]),
+    "orgqr": (lambda T, a, tau: T.orgqr(a, tau), [_r(3, 3), _r(2)]),
+    "ormqr": (lambda T, a, tau, c: T.ormqr(a, tau, c), [_r(4, 3), _r(3), _r(4, 2)]),
+    "ormqr_right_t": (lambda T, a, tau, c: T.ormqr(a, tau, c, left=False, transpose=True),
+                      [_r(4, 3), _r(3), _r(2, 4)]),
+    "svd_lowrank": (lambda T, x: (lambda u, s, v: u @ T.diag(s) @ v.mT)(*T.svd_lowrank(x, q=3)),
+                    [_r(4, 3)]),
+    "pca_lowrank": (lambda T, x: (lambda u, s, v: u @ T.diag(s) @ v.mT)(*T.pca_lowrank(x, q=3)),
+                    [_r(5, 3)]),
 }
 
 # not differentiable in PyTorch (integer or boolean results)
@@ -255,6 +273,8 @@ NONDIFF = {
     "tril_indices": (lambda T, x: T.tril_indices(3, 4, 1), [A]),
     "triu_indices": (lambda T, x: T.triu_indices(4, 3, -1), [A]),
     "unravel_index": (lambda T, x: T.unravel_index(idx(T, x, [0, 7, 11]), (3, 4)), [A]),
+    "geqrf": (lambda T, x: T.geqrf(x), [_r(4, 3)]),
+    "geqrf_wide": (lambda T, x: T.geqrf(x), [_r(2, 3, 5)]),
     "gcd": (lambda T, x: T.gcd(idx(T, x, [12, 0, -9, 7]), idx(T, x, [18, 5, 6, 0])), [A]),
     "lcm": (lambda T, x: T.lcm(idx(T, x, [12, 0, -9, 7]), idx(T, x, [18, 5, 6, 3])), [A]),
 }
@@ -263,7 +283,7 @@ NONDIFF = {
 # PyTorch 2.13; scatter with src larger than index: a gradient of the wrong shape):
 # values are compared with PyTorch, gradients with finite differences only
 TORCH_GRAD_BROKEN = {"vander", "vander_inc", "scatter_src_large"}
-NO_SECOND_ORDER = {"matrix_exp_big"}  # slow finite differences of 18 matmul terms
+NO_SECOND_ORDER = {"matrix_exp_big", "lu_factor_batch"}  # slow finite differences of 18 matmul terms
 
 
 def _inputs(arrays, device, grad=True):

@@ -52,6 +52,7 @@ __all__ = [
     "addbmm", "addmm", "addmv", "addr", "baddbmm", "chain_matmul", "cholesky", "cholesky_inverse",
     "cholesky_solve", "ger", "inner", "logdet", "matrix_exp", "mv", "qr", "svd", "trapz",
     "trapezoid", "cumulative_trapezoid", "triangular_solve", "vdot", "addcmul", "addcdiv",
+    "lu", "lu_solve", "lu_unpack", "svd_lowrank", "pca_lowrank", "geqrf", "orgqr", "ormqr",
 ]
 
 
@@ -1016,9 +1017,9 @@ def _repeat_method(self, *sizes):
     return _M.tile(self, reps)
 
 
-def _tile(input, dims):
+def _tile(input, *dims):
     """``input`` repeated ``dims[i]`` times along dim i (``dims`` padded with ones)."""
-    return _M.tile(_tensor(input), tuple(_int(d) for d in dims))
+    return _M.tile(_tensor(input), _sizes(dims))
 
 
 # -- searching, counting -----------------------------------------------------------------------
@@ -1582,7 +1583,9 @@ def cholesky(input, upper=False):
 
 def cholesky_inverse(input, upper=False):
     """The inverse of ``A`` from its Cholesky factor (``A = L L^H``, or ``U^H U``)."""
+    from ._creation import tril, triu
     f = _tensor(input)
+    f = triu(f) if upper else tril(f)  # only the factor's triangle is read, as in PyTorch
     fh = adjoint(f)
     a = _L.matmul(fh, f) if upper else _L.matmul(f, fh)
     return _linalg().inv(a)
@@ -1678,6 +1681,265 @@ def matrix_exp(A):
     for _ in range(s):
         total = _L.matmul(total, total)
     return total
+
+
+# -- LU (partial pivoting), composed: differentiable through the elimination steps ---------
+def _swap_rows(x, perm_j, j, axis_len, vector=False):
+    """Rows ``j`` and ``perm_j`` (a batch of ints) of ``x`` exchanged (per batch entry)."""
+    rows = arange(axis_len, device=x.device)
+    pj = _M.expand_dims(perm_j, axis=-1)
+    index = _S.where(rows == j, pj, _S.where(rows == pj, j, rows))     # (..., m)
+    if vector:
+        return _I.take_along_axis(x, index, axis=-1)
+    index = _M.broadcast_to(_M.expand_dims(index, axis=-1), tuple(x.shape))
+    return _I.take_along_axis(x, index, axis=-2)
+
+
+def _lu(A):
+    """``(perm, L (..., m, k), U (..., k, n), U_full (..., m, n), pivots)`` with
+    ``A[..., perm, :] = L @ U``; pivots are LAPACK's (1-based row swaps, int32)."""
+    A = _tensor(A)
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.lu_factor: Expected tensor with 2 or more dimensions. Got "
+                           f"size: {tuple(A.shape)} instead")
+    m, n = A.shape[-2], A.shape[-1]
+    k = min(m, n)
+    batch = tuple(A.shape[:-2])
+    U = A
+    cols = []  # the columns of L below the diagonal, as (..., m) vectors
+    perm = _M.broadcast_to(arange(m, device=A.device), batch + (m,))
+    pivots = []
+    for j in range(k):
+        col = _E.abs(U[..., j:, j].detach())
+        p = _S.argmax(col, axis=-1) + j if m - j > 1 else \
+            zeros(batch, dtype=_dtypes.int64, device=A.device) + j
+        pivots.append(p)
+        U = _swap_rows(U, p, j, m)
+        perm = _swap_rows(perm, p, j, m, vector=True)
+        cols = [_swap_rows(c, p, j, m, vector=True) for c in cols]
+        pivot = U[..., j:j + 1, j]                                   # (..., 1)
+        below = U[..., j + 1:, j]                                    # (..., m-j-1)
+        factors = below / pivot
+        zero = zeros(batch + (j + 1,), dtype=A.dtype, device=A.device)
+        cols.append(_cat([zero, factors], -1))
+        update = _M.expand_dims(factors, axis=-1) * U[..., j:j + 1, :]
+        U = _cat([U[..., :j + 1, :], U[..., j + 1:, :] - update], -2)
+    from ._creation import tril, triu
+    eye_mk = eye(m, k, dtype=A.dtype, device=A.device)
+    L = (_M.stack(cols, axis=-1) if cols else zeros(batch + (m, 0), dtype=A.dtype,
+                                                      device=A.device)) + eye_mk
+    U_full = triu(U)
+    piv = _M.stack(pivots, axis=-1) + 1 if pivots else zeros(batch + (0,), dtype=_dtypes.int64,
+                                                             device=A.device)
+    return perm, L, U_full[..., :k, :], U_full, _C.astype(piv, _dtypes.int32)
+
+
+def _perm_matrix(perm, dtype):
+    m = perm.shape[-1]
+    rows = _M.expand_dims(arange(m, device=perm.device), axis=-1)
+    return _C.astype(rows == _M.expand_dims(perm, axis=-2), dtype)
+
+
+def _packed(L, U_full):
+    from ._creation import tril
+    m, n = U_full.shape[-2], U_full.shape[-1]
+    k = L.shape[-1]
+    strict = tril(L, k=-1)
+    if k < n:
+        strict = _cat([strict, zeros(tuple(L.shape[:-1]) + (n - k,), dtype=L.dtype,
+                                     device=L.device)], -1)
+    return strict + U_full
+
+
+class _LUResult(NamedTuple):
+    P: Tensor
+    L: Tensor
+    U: Tensor
+
+
+class _LUFactor(NamedTuple):
+    LU: Tensor
+    pivots: Tensor
+
+
+class _LUFactorEx(NamedTuple):
+    LU: Tensor
+    pivots: Tensor
+    info: Tensor
+
+
+def _linalg_lu(A, *, pivot=True):
+    """``torch.linalg.lu``: ``(P, L, U)`` with ``A = P @ L @ U`` (partial pivoting)."""
+    if not pivot:
+        raise NotImplementedError("linalg.lu: pivot=False is not supported")
+    perm, L, U, _, _ = _lu(A)
+    return _LUResult(_perm_matrix(perm, L.dtype), L, U)
+
+
+def _linalg_lu_factor(A, *, pivot=True):
+    """``torch.linalg.lu_factor``: ``(LU, pivots)``, LAPACK's compact form."""
+    if not pivot:
+        raise NotImplementedError("linalg.lu_factor: pivot=False is not supported")
+    _, L, _, U_full, piv = _lu(A)
+    return _LUFactor(_packed(L, U_full), piv)
+
+
+def _linalg_lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """``torch.linalg.lu_factor_ex``: ``(LU, pivots, info)`` (info is 0)."""
+    LU, piv = _linalg_lu_factor(A, pivot=pivot)
+    return _LUFactorEx(LU, piv, zeros(tuple(LU.shape[:-2]), dtype=_dtypes.int32,
+                                      device=LU.device))
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """``(P, L, U)`` from the compact ``(LU, pivots)`` of ``lu_factor``."""
+    from ._creation import tril, triu
+    LU = _tensor(LU_data)
+    piv = _C.astype(_tensor(LU_pivots), _dtypes.int64) - 1
+    m, n = LU.shape[-2], LU.shape[-1]
+    k = min(m, n)
+    batch = tuple(LU.shape[:-2])
+    perm = _M.broadcast_to(arange(m, device=LU.device), batch + (m,))
+    for j in range(piv.shape[-1]):
+        perm = _swap_rows(perm, piv[..., j], j, m, vector=True)
+    L = tril(LU, k=-1)[..., :, :k] + eye(m, k, dtype=LU.dtype, device=LU.device)
+    U = triu(LU)[..., :k, :]
+    return _LUResult(_perm_matrix(perm, LU.dtype), L, U)
+
+
+def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """``torch.linalg.lu_solve``: solve ``A X = B`` (``X A = B`` with ``left=False``;
+    ``A^H`` with ``adjoint``) for ``A`` given by ``lu_factor``."""
+    P, L, U = lu_unpack(LU, pivots)
+    A = _L.matmul(P, _L.matmul(L, U))
+    if adjoint:
+        A = globals()["adjoint"](A)
+    return _linalg().solve(A, _tensor(B), left=left)
+
+
+def lu_solve(b, LU_data, LU_pivots):
+    """``torch.lu_solve``: the solution of ``A X = b`` from ``A``'s ``lu`` factors."""
+    return _linalg_lu_solve(LU_data, LU_pivots, b)
+
+
+def lu(A, pivot=True, get_infos=False):
+    """``torch.lu``: ``(A_LU, pivots)`` (and ``infos`` with ``get_infos=True``)."""
+    LU, piv = _linalg_lu_factor(A, pivot=pivot)
+    if get_infos:
+        return LU, piv, zeros(tuple(LU.shape[:-2]), dtype=_dtypes.int32, device=LU.device)
+    return LU, piv
+
+
+# -- low-rank SVD / PCA: exact (truncated full SVD) --------------------------------------------
+def svd_lowrank(A, q=6, niter=2, M=None):
+    """``(U, S, V)`` of the ``q`` largest singular values of ``A - M``. Exact (a truncated
+    full SVD) where PyTorch's is randomized: equal up to the signs of singular vectors
+    when ``q`` covers the rank."""
+    A = _tensor(A)
+    if M is not None:
+        A = A - M
+    q = min(6 if q is None else q, A.shape[-2], A.shape[-1])
+    U, S, Vh = _linalg().svd(A, full_matrices=False)
+    return _SVD(U[..., :, :q], S[..., :q], adjoint(Vh)[..., :, :q])
+
+
+def pca_lowrank(A, q=None, center=True, niter=2):
+    """``(U, S, V)`` of the principal components of ``A`` (columns centred with
+    ``center``); exact, see ``svd_lowrank``."""
+    A = _tensor(A)
+    q = min(6, A.shape[-2], A.shape[-1]) if q is None else q
+    if center:
+        A = A - _R.mean(A, axis=-2, keepdims=True)
+    return svd_lowrank(A, q)
+
+
+# -- Householder QR in LAPACK's form: geqrf, orgqr (householder_product), ormqr ----------------
+def geqrf(input):
+    """``(a, tau)``: LAPACK's compact QR: R on and above the diagonal of ``a``, the
+    Householder vectors (unit first entry implied) below it, their scales in ``tau``."""
+    R = _tensor(input)
+    m, n = R.shape[-2], R.shape[-1]
+    k = min(m, n)
+    batch = tuple(R.shape[:-2])
+    taus, vs = [], []
+    for j in range(k):
+        x = R[..., j:, j]                                           # (..., m-j)
+        x0 = x[..., 0]
+        norm = _L.vector_norm(x, axis=-1)
+        sign = _S.where(x0 >= 0, _like(x0, 1.0), -1.0)
+        beta = -sign * norm
+        trivial = norm == _E.abs(x0)                               # nothing below: H = I
+        denom = _S.where(trivial, 1.0, x0 - beta)
+        v = _cat([ones(batch + (1,), dtype=R.dtype, device=R.device),
+                  x[..., 1:] / _M.expand_dims(denom, axis=-1)], -1)
+        tau = _S.where(trivial, 0.0, (beta - x0) / _S.where(trivial, 1.0, beta))
+        w = _L.matmul(_M.expand_dims(v, axis=-2), R[..., j:, :])  # (..., 1, n)
+        block = R[..., j:, :] - _M.expand_dims(_M.expand_dims(tau, -1), -1) * \
+            _M.expand_dims(v, axis=-1) * w
+        R = _cat([R[..., :j, :], block], -2)
+        vs.append(v)
+        taus.append(tau)
+    from ._creation import tril, triu
+    out = triu(R)
+    # the vectors below the diagonal
+    lower = []
+    for j, v in enumerate(vs):
+        lower.append(_cat([zeros(batch + (j + 1,), dtype=R.dtype, device=R.device), v[..., 1:]],
+                          -1))
+    if lower:
+        Vm = _M.stack(lower, axis=-1)
+        if k < n:
+            Vm = _cat([Vm, zeros(batch + (m, n - k), dtype=R.dtype, device=R.device)], -1)
+        out = out + Vm
+    tau = _M.stack(taus, axis=-1) if taus else zeros(batch + (0,), dtype=R.dtype, device=R.device)
+    return out, tau
+
+
+def _householder(a, tau, j):
+    m = a.shape[-2]
+    batch = tuple(a.shape[:-2])
+    v = _cat([zeros(batch + (j,), dtype=a.dtype, device=a.device),
+              ones(batch + (1,), dtype=a.dtype, device=a.device), a[..., j + 1:, j]], -1)
+    return v, tau[..., j]
+
+
+def _apply_householders(a, tau, other, left=True, transpose=False):
+    """``Q @ other`` (``Q^H``, ``other @ Q`` as asked) with ``Q = H_0 H_1 ... H_{k-1}``,
+    ``H_j = I - tau_j v_j v_j^H``."""
+    k = tau.shape[-1]
+    order = range(k)
+    # left: Q C = H_0 (H_1 (... C)) -> apply from the last; Q^H C = H_{k-1}^H ... H_0^H C
+    if left and not transpose or (not left and transpose):
+        order = reversed(range(k))
+    C = other
+    for j in order:
+        v, t = _householder(a, tau, j)
+        if a.dtype.is_complex and transpose:
+            t = _E.conj(t)
+        t = _M.expand_dims(_M.expand_dims(t, -1), -1)
+        if left:
+            vh = _E.conj(v) if a.dtype.is_complex else v
+            C = C - t * _M.expand_dims(v, -1) * _L.matmul(_M.expand_dims(vh, -2), C)
+        else:
+            vh = _E.conj(v) if a.dtype.is_complex else v
+            C = C - t * _L.matmul(C, _M.expand_dims(v, -1)) * _M.expand_dims(vh, -2)
+    return C
+
+
+def orgqr(input, tau):
+    """The first ``n`` columns of ``Q = H_0 ... H_{k-1}`` from ``geqrf``'s output
+    (``torch.linalg.householder_product``)."""
+    a, tau = _tensor(input), _tensor(tau)
+    m, n = a.shape[-2], a.shape[-1]
+    I = _M.broadcast_to(eye(m, n, dtype=a.dtype, device=a.device), tuple(a.shape))
+    return _apply_householders(a, tau, I, left=True)
+
+
+def ormqr(input, tau, other, left=True, transpose=False):
+    """``Q @ other`` (``Q^H`` with ``transpose``; ``other @ Q`` with ``left=False``) for the
+    ``Q`` of ``geqrf``'s output."""
+    return _apply_householders(_tensor(input), _tensor(tau), _tensor(other), left=left,
+                               transpose=transpose)
 
 
 # -- torch.linalg additions ----------------------------------------------------------------
@@ -1782,7 +2044,9 @@ _linalg_matrix_exp.__doc__ = matrix_exp.__doc__
 LINALG_EXTRAS = {"vander": _linalg_vander, "lstsq": _linalg_lstsq, "tensorinv": _linalg_tensorinv,
                  "tensorsolve": _linalg_tensorsolve, "cholesky_ex": _linalg_cholesky_ex,
                  "inv_ex": _linalg_inv_ex, "solve_ex": _linalg_solve_ex,
-                 "matrix_exp": _linalg_matrix_exp}
+                 "matrix_exp": _linalg_matrix_exp, "lu": _linalg_lu,
+                 "lu_factor": _linalg_lu_factor, "lu_factor_ex": _linalg_lu_factor_ex,
+                 "lu_solve": _linalg_lu_solve, "householder_product": orgqr}
 """Functions of ``torch.linalg`` that ``xgrad.linalg`` lacks; attached to it below
 (where it does not define them itself)."""
 
@@ -1821,7 +2085,7 @@ _METHODS = ("adjoint", "argwhere", "chunk", "diagonal_scatter", "dsplit", "gathe
             "rot90", "addbmm", "addmm", "addmv", "addr", "baddbmm", "cholesky",
             "cholesky_inverse", "cholesky_solve", "ger", "inner", "logdet", "matrix_exp", "mv",
             "qr", "svd", "triangular_solve", "vdot", "addcmul", "addcdiv", "outer", "trace",
-            "t", "tile")
+            "t", "tile", "lu", "lu_solve", "geqrf", "orgqr", "ormqr")
 _INPLACE = ("index_add", "index_copy", "index_fill", "index_put", "index_reduce", "masked_fill",
             "masked_scatter", "scatter", "scatter_add", "scatter_reduce", "addbmm", "addmm",
             "addmv", "addr", "baddbmm", "addcmul", "addcdiv", "renorm", "gcd", "lcm", "t",
