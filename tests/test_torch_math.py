@@ -430,3 +430,172 @@ def test_errors(device):
         xgrad.quantile(x, 1.5)
     with pytest.raises(RuntimeError):
         xgrad.polygamma(-1, x)
+
+
+# -- torch.nn.functional ----------------------------------------------------------------------------
+import xgrad.nn.functional as F  # noqa: E402
+
+TF = torch.nn.functional
+KINK = np.array([[-3.0, -1.0, 0.0, 1.0, 3.0, 6.0], [-0.5, 0.5, 2.5, -2.5, 7.0, -7.0]])  # at/near kinks
+C = R.standard_normal((4, 6, 5))
+IMG = R.standard_normal((2, 4, 3, 3))
+P1, P2, P3 = R.standard_normal((5, 4)), R.standard_normal((5, 4)), R.standard_normal((5, 4))
+PROBS = R.uniform(0.05, 0.95, (4, 5))
+LABELS = np.array([2, 0, 4, 1])
+PM1 = np.array([1.0, -1.0, -1.0, 1.0, 1.0])
+FUNCTIONAL = {
+    "elu": (lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7), [A * 2]),
+    "selu": (F.selu, TF.selu, [A * 2]),
+    "celu": (lambda x: F.celu(x, 1.3), lambda x: TF.celu(x, 1.3), [A * 2]),
+    "gelu": (F.gelu, TF.gelu, [A * 2]),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh"), [A * 2]),
+    "silu": (F.silu, TF.silu, [A * 2]),
+    "mish": (F.mish, TF.mish, [A * 2]),
+    "softplus": (lambda x: F.softplus(x, 2.0, 3.0), lambda x: TF.softplus(x, 2.0, 3.0), [A * 2]),
+    "softsign": (F.softsign, TF.softsign, [A * 2]),
+    "hardtanh": (lambda x: F.hardtanh(x, -1.0, 3.0), lambda x: TF.hardtanh(x, -1.0, 3.0), [KINK]),
+    "relu6": (F.relu6, TF.relu6, [KINK]),
+    "hardsigmoid": (F.hardsigmoid, TF.hardsigmoid, [KINK]),
+    "hardswish": (F.hardswish, TF.hardswish, [KINK]),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), [KINK]),
+    "prelu": (F.prelu, TF.prelu, [C, np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])]),
+    "rrelu_eval": (F.rrelu, TF.rrelu, [A * 2]),
+    "glu": (lambda x: F.glu(x, 1), lambda x: TF.glu(x, 1), [C]),
+    "logsigmoid": (F.logsigmoid, TF.logsigmoid, [A * 20]),
+    "tanhshrink": (F.tanhshrink, TF.tanhshrink, [A]),
+    "softshrink": (lambda x: F.softshrink(x, 0.5), lambda x: TF.softshrink(x, 0.5), [KINK]),
+    "hardshrink": (lambda x: F.hardshrink(x, 0.5), lambda x: TF.hardshrink(x, 0.5), [KINK]),
+    "threshold": (lambda x: F.threshold(x, 0.5, -2.0), lambda x: TF.threshold(x, 0.5, -2.0), [KINK]),
+    "softmin": (lambda x: F.softmin(x, 1), lambda x: TF.softmin(x, 1), [A]),
+    "normalize": (F.normalize, TF.normalize, [C]),
+    "normalize_p1": (lambda x: F.normalize(x, 1.0, -1), lambda x: TF.normalize(x, 1.0, -1), [C]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (5,), w, b), lambda x, w, b: TF.layer_norm(x, (5,), w, b),
+                   [C, R.standard_normal(5), R.standard_normal(5)]),
+    "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), lambda x, w, b: TF.group_norm(x, 2, w, b),
+                   [IMG, R.standard_normal(4), R.standard_normal(4)]),
+    "instance_norm": (F.instance_norm, TF.instance_norm, [IMG]),
+    "batch_norm_train": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                         lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+                         [IMG, R.standard_normal(4), R.standard_normal(4)]),
+    "local_response_norm": (lambda x: F.local_response_norm(x, 3, 0.1), lambda x: TF.local_response_norm(x, 3, 0.1), [IMG]),
+    "cosine_similarity": (F.cosine_similarity, TF.cosine_similarity, [P1, P2]),
+    "pairwise_distance": (F.pairwise_distance, TF.pairwise_distance, [P1, P2]),
+    "bilinear": (F.bilinear, TF.bilinear, [P1[:, :3], P2, R.standard_normal((2, 3, 4)), R.standard_normal(2)]),
+    "linear": (F.linear, TF.linear, [P1, R.standard_normal((3, 4)), R.standard_normal(3)]),
+    "mse_loss": (F.mse_loss, TF.mse_loss, [P1, P2]),
+    "l1_loss": (lambda a, b: F.l1_loss(a, b, reduction="sum"), lambda a, b: TF.l1_loss(a, b, reduction="sum"), [P1, P2]),
+    "smooth_l1_loss": (lambda a, b: F.smooth_l1_loss(a, b, beta=0.7), lambda a, b: TF.smooth_l1_loss(a, b, beta=0.7), [P1, P2]),
+    "huber_loss": (lambda a, b: F.huber_loss(a, b, "none", 0.8), lambda a, b: TF.huber_loss(a, b, "none", 0.8), [P1, P2]),
+    "cross_entropy": (F.cross_entropy, TF.cross_entropy, [PROBS, LABELS]),
+    "cross_entropy_options": (
+        lambda x, t, w: F.cross_entropy(x, t, w, ignore_index=0, label_smoothing=0.2),
+        lambda x, t, w: TF.cross_entropy(x, t, w, ignore_index=0, label_smoothing=0.2),
+        [PROBS, LABELS, R.uniform(0.5, 2, 5)]),
+    "cross_entropy_probs": (lambda x, p: F.cross_entropy(x, p, label_smoothing=0.1),
+                            lambda x, p: TF.cross_entropy(x, p, label_smoothing=0.1),
+                            [A, PROBS[:3, :4] / PROBS[:3, :4].sum(1, keepdims=True)]),
+    "cross_entropy_kdim": (lambda x, t: F.cross_entropy(x, t, reduction="none"),
+                           lambda x, t: TF.cross_entropy(x, t, reduction="none"),
+                           [C, np.array([[0, 1, 5, 2, 3], [4, 4, 0, 1, 2], [5, 5, 5, 0, 1], [3, 2, 1, 0, 1]])]),
+    "nll_loss": (lambda x, t, w: F.nll_loss(x, t, w), lambda x, t, w: TF.nll_loss(x, t, w),
+                 [np.log(PROBS), LABELS, R.uniform(0.5, 2, 5)]),
+    "binary_cross_entropy": (F.binary_cross_entropy, TF.binary_cross_entropy, [PROBS, PROBS[::-1]]),
+    "bce_with_logits": (lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, pos_weight=pw),
+                        lambda x, t, pw: TF.binary_cross_entropy_with_logits(x, t, pos_weight=pw),
+                        [A[:, :4] * 3, PROBS[:3, :4], R.uniform(0.5, 2, 4)]),
+    "kl_div": (lambda a, b: F.kl_div(a, b, reduction="batchmean"), lambda a, b: TF.kl_div(a, b, reduction="batchmean"),
+               [np.log(PROBS), PROBS[::-1]]),
+    "kl_div_log_target": (lambda a, b: F.kl_div(a, b, reduction="sum", log_target=True),
+                          lambda a, b: TF.kl_div(a, b, reduction="sum", log_target=True), [np.log(PROBS), np.log(PROBS[::-1])]),
+    "poisson_nll_loss": (F.poisson_nll_loss, TF.poisson_nll_loss, [A, POS * 2]),
+    "poisson_nll_loss_full": (lambda a, b: F.poisson_nll_loss(a, b, log_input=False, full=True),
+                              lambda a, b: TF.poisson_nll_loss(a, b, log_input=False, full=True), [POS, POS[::-1] * 2]),
+    "gaussian_nll_loss": (F.gaussian_nll_loss, TF.gaussian_nll_loss, [P1, P2, np.abs(P3) + 0.1]),
+    "gaussian_nll_loss_vec": (lambda a, b, v: F.gaussian_nll_loss(a, b, v, full=True),
+                              lambda a, b, v: TF.gaussian_nll_loss(a, b, v, full=True), [P1, P2, np.abs(P3[:, 0]) + 0.1]),
+    "cosine_embedding_loss": (lambda a, b, t: F.cosine_embedding_loss(a, b, t, 0.1),
+                              lambda a, b, t: TF.cosine_embedding_loss(a, b, t, 0.1), [P1, P2, PM1]),
+    "margin_ranking_loss": (lambda a, b, t: F.margin_ranking_loss(a, b, t, 0.3),
+                            lambda a, b, t: TF.margin_ranking_loss(a, b, t, 0.3), [P1[:, 0], P2[:, 0], PM1]),
+    "hinge_embedding_loss": (F.hinge_embedding_loss, TF.hinge_embedding_loss, [P1[:, 0], PM1]),
+    "soft_margin_loss": (F.soft_margin_loss, TF.soft_margin_loss, [P1[:, 0] * 3, PM1]),
+    "multilabel_soft_margin_loss": (F.multilabel_soft_margin_loss, TF.multilabel_soft_margin_loss,
+                                    [P1, np.round(PROBS[:, :4][[0, 1, 2, 3, 0]])]),
+    "triplet_margin_loss": (F.triplet_margin_loss, TF.triplet_margin_loss, [P1, P2, P3]),
+    "triplet_margin_loss_swap": (lambda a, p, n: F.triplet_margin_loss(a, p, n, 0.5, 1, swap=True),
+                                 lambda a, p, n: TF.triplet_margin_loss(a, p, n, 0.5, 1, swap=True), [P1, P2, P3]),
+    "multi_margin_loss": (F.multi_margin_loss, TF.multi_margin_loss, [PROBS, LABELS]),
+    "multi_margin_loss_p2": (lambda x, t, w: F.multi_margin_loss(x, t, 2, 0.5, w),
+                             lambda x, t, w: TF.multi_margin_loss(x, t, 2, 0.5, w), [PROBS, LABELS, R.uniform(0.5, 2, 5)]),
+}
+# PyTorch defines no second derivative for these (or a different one at the kinks)
+_FIRST_ORDER_ONLY = {"multi_margin_loss", "multi_margin_loss_p2"}
+_OPTIONS = {
+    # PyTorch rounds 1/alpha and 1/6 to float32 in these kernels
+    "celu": {"rtol": 1e-7}, "hardsigmoid": {"rtol": 1e-7}, "hardswish": {"rtol": 1e-7},
+    # inputs PyTorch refuses to differentiate (class weights, pos_weight, margin targets)
+    "bce_with_logits": {"diff": [0, 1]}, "nll_loss": {"diff": [0]},
+    "cross_entropy_options": {"diff": [0]}, "multi_margin_loss_p2": {"diff": [0]},
+    "soft_margin_loss": {"diff": [0]},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONAL))
+def test_functional_against_torch(device, name):
+    fx, ft, arrays = FUNCTIONAL[name]
+    against_torch(fx, ft, arrays, device, second=name not in _FIRST_ORDER_ONLY,
+                  jvp=name not in _FIRST_ORDER_ONLY, **_OPTIONS.get(name, {}))
+
+
+def test_softmax_implicit_dim(device):
+    for shape in ((5,), (2, 3), (2, 3, 4), (2, 3, 4, 2)):
+        a = R.standard_normal(shape)
+        with pytest.warns(UserWarning, match="Implicit dimension"):
+            got = F.softmax(X(a, device))
+        with pytest.warns(UserWarning):
+            want = TF.softmax(T(a))
+        close(got, want)
+        with pytest.warns(UserWarning):
+            close(F.log_softmax(X(a, device)), TF.log_softmax(T(a), dim=0 if len(shape) in (1, 3) else 1))
+
+
+@pytest.mark.parametrize("name", ["elu", "selu", "mish", "hardswish", "logsigmoid", "normalize",
+                                  "group_norm", "cosine_similarity", "huber_loss", "kl_div",
+                                  "gaussian_nll_loss", "triplet_margin_loss", "local_response_norm"])
+def test_functional_gradcheck(device, name):
+    fx, _, arrays = FUNCTIONAL[name]
+    small = [np.asarray(a)[:2] if np.asarray(a).ndim > 1 else np.asarray(a) for a in arrays]
+    if name == "group_norm":
+        small = [IMG[:1, :, :2, :2], arrays[1], arrays[2]]
+    if name == "hardswish":  # away from the kinks at -3 and 3
+        small = [A[:2] * 2]
+    if name == "local_response_norm":
+        small = [IMG[:1, :, :2, :2]]
+    inputs = tuple(X(a, device, requires_grad=np.asarray(a).dtype.kind == "f") for a in small)
+    assert gradcheck(fx, inputs)
+    assert gradgradcheck(fx, inputs)
+
+
+def test_dropout_variants(device):
+    xgrad.manual_seed(0)
+    x = X(np.ones((8, 16, 5, 5)), device, requires_grad=True)
+    y = F.dropout2d(x, 0.5, training=True)
+    v = npy(y.detach())
+    per_channel = v.reshape(8, 16, -1)
+    assert np.all((per_channel.min(-1) == per_channel.max(-1)))  # whole channels kept or dropped
+    assert set(np.unique(v)) <= {0.0, 2.0} and 0.2 < (v == 0).mean() < 0.8
+    y.sum().backward()
+    np.testing.assert_array_equal(npy(x.grad), v)
+    assert F.dropout1d(x[:, :, 0], 0.3, training=False) is not None
+    a = F.alpha_dropout(X(R.standard_normal(20000), device), 0.2, training=True)
+    assert abs(float(npy(a).mean())) < 0.05 and abs(float(npy(a).std()) - 1) < 0.05
+    assert F.alpha_dropout(x, 0.2, training=False) is x
+    r = F.rrelu(X(-np.ones(1000), device), training=True)
+    assert np.all((-npy(r) >= 1 / 8) & (-npy(r) <= 1 / 3))
+
+
+def test_one_hot_and_reduction_errors(device):
+    close(F.one_hot(X(np.array([0, 2, 1]), device)), TF.one_hot(torch.tensor([0, 2, 1])))
+    close(F.one_hot(X(np.array([0, 2]), device), 4), TF.one_hot(torch.tensor([0, 2]), 4))
+    with pytest.raises(ValueError):
+        F.mse_loss(X(P1, device), X(P2, device), reduction="avg")

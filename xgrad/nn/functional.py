@@ -51,15 +51,20 @@ def logsumexp(x, dim=None, keepdim=False):
     return _ops.logsumexp(x, axis=dim, keepdims=keepdim)
 
 
-def softmax(x, dim=-1, dtype=None):
-    """exp(x) / sum(exp(x)) along ``dim``, without overflow."""
+def softmax(x, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``, without overflow (without ``dim``: PyTorch's
+    deprecated implicit choice, with its warning)."""
+    if dim is None:
+        dim = _implicit_dim("softmax", x.ndim, _stacklevel)
     if dtype is not None:
         x = _x.astype(x, dtype)
     return _ops.softmax(x, axis=dim)
 
 
-def log_softmax(x, dim=-1, dtype=None):
+def log_softmax(x, dim=None, _stacklevel=3, dtype=None):
     """log(softmax(x)) along ``dim``, computed as x - logsumexp(x)."""
+    if dim is None:
+        dim = _implicit_dim("log_softmax", x.ndim, _stacklevel)
     if dtype is not None:
         x = _x.astype(x, dtype)
     return _ops.log_softmax(x, axis=dim)
@@ -374,3 +379,435 @@ def one_hot(tensor, num_classes=-1):
         num_classes = int(_x.max(tensor).item()) + 1
     classes = _x.arange(num_classes, device=tensor.device)
     return _x.astype(_x.expand_dims(tensor, axis=-1) == classes, _x.int64)
+
+
+# == more of torch.nn.functional: activations ======================================================
+# Each is composed of differentiable ops (derivatives of every order and forward mode follow);
+# unselected branches of ``where`` are fed safe values, so no inf/nan leaks into a gradient.
+from ..ops import reductions as _R  # noqa: E402
+from ..ops.linalg import vector_norm as _vector_norm  # noqa: E402
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _neg_part(x):
+    """min(x, 0) with the gradient of x where x <= 0 (a safe argument for exp)."""
+    return _x.where(x > 0, 0.0, x)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return _x.where(input > 0, input, alpha * _x.expm1(_neg_part(input)))
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalising constants."""
+    return _SELU_SCALE * elu(input, _SELU_ALPHA)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return _x.where(input > 0, input, alpha * _x.expm1(_neg_part(input) / alpha))
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    return input * _x.tanh(softplus(input))
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return input / (1 + _x.abs(input))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clamped to [min_val, max_val]; gradient 1 strictly inside, 0 elsewhere."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    inside = (input > min_val) & (input < max_val)
+    bound = min_val + (max_val - min_val) * _x.astype(input > min_val, input.dtype)
+    return _x.where(inside, input, bound)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6."""
+    return hardtanh(input + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6 (derivative 0 at -3 and 1 at 3, as PyTorch's)."""
+    return _x.where(input >= 3.0, input, _x.where(input > -3.0, input * (input + 3.0) / 6.0, 0.0))
+
+
+def prelu(input, weight):
+    """x where x > 0, else weight * x (``weight``: one value, or one per channel on dim 1)."""
+    w = weight
+    if weight.ndim == 1 and weight.shape[0] > 1 and input.ndim >= 2:
+        w = _x.reshape(weight, (-1,) + (1,) * (input.ndim - 2))
+    return _x.where(input > 0, input, w * input)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky relu with a random slope in [lower, upper] per element (training), or the
+    mean slope (evaluation)."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2)
+    slope = _x.rand(input.shape, dtype=input.dtype, device=input.device) * (upper - lower) + lower
+    return _x.where(input >= 0, input, input * slope)
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), with a and b the two halves of ``input`` along ``dim``."""
+    n = input.shape[dim]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {n}")
+    d = dim % input.ndim
+    a = input[(slice(None),) * d + (slice(0, n // 2), Ellipsis)]
+    b = input[(slice(None),) * d + (slice(n // 2, n), Ellipsis)]
+    return a * sigmoid(b)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = -softplus(-x), without overflow."""
+    return -softplus(-input)
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    return input - _x.tanh(input)
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    return _x.where(input > lambd, input - lambd, _x.where(input < -lambd, input + lambd, 0.0))
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    return _x.where((input > lambd) | (input < -lambd), input, 0.0)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else ``value``."""
+    return _x.where(input > threshold, input, value)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim``."""
+    if dim is None:
+        dim = _implicit_dim("softmin", input.ndim, _stacklevel)
+    return softmax(-input, dim, dtype=dtype)
+
+
+def _implicit_dim(name, ndim, stacklevel):
+    """PyTorch's legacy choice of dim (0 for 0-, 1- and 3-d input, else 1), with its warning."""
+    import warnings
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+# == normalisation, distances ======================================================================
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """x / max(||x||_p over ``dim``, eps)."""
+    norm = _vector_norm(input, axis=dim, keepdims=True, ord=p)
+    return input / _x.clip(norm, eps, None)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise over each group of ``num_groups`` channel groups (and the spatial axes)."""
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {tuple(input.shape)} and "
+                           f"num_groups={num_groups}")
+    g = _x.reshape(input, (n, num_groups, -1))
+    mean = _R.mean(g, axis=-1, keepdims=True)
+    centered = g - mean
+    var = _R.mean(centered * centered, axis=-1, keepdims=True)
+    out = _x.reshape(centered / _x.sqrt(var + eps), tuple(input.shape))
+    shape = (1, -1) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * _x.reshape(weight, shape)
+    if bias is not None:
+        out = out + _x.reshape(bias, shape)
+    return out
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample over its spatial axes."""
+    axes = tuple(range(2, input.ndim))
+    shape = (1, -1) + (1,) * (input.ndim - 2)
+    if use_input_stats:
+        mean = _R.mean(input, axis=axes, keepdims=True)
+        centered = input - mean
+        var = _R.mean(centered * centered, axis=axes, keepdims=True)
+        if running_mean is not None:
+            count = 1
+            for a in axes:
+                count *= input.shape[a]
+            with _x.no_grad():
+                m = _R.mean(_x.reshape(mean.detach(), (input.shape[0], -1)), axis=0)
+                v = _R.mean(_x.reshape(var.detach(), (input.shape[0], -1)), axis=0)
+                v = v * (count / builtins.max(count - 1, 1))
+                running_mean.mul_(1 - momentum).add_(m * momentum)
+                running_var.mul_(1 - momentum).add_(v * momentum)
+        out = centered / _x.sqrt(var + eps)
+    else:
+        out = (input - _x.reshape(running_mean, shape)) / _x.sqrt(_x.reshape(running_var, shape) + eps)
+    if weight is not None:
+        out = out * _x.reshape(weight, shape)
+    if bias is not None:
+        out = out + _x.reshape(bias, shape)
+    return out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels) ** beta."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    sq = input * input
+    c = input.shape[1]
+    widths = [(0, 0)] * input.ndim
+    widths[1] = (size // 2, (size - 1) // 2)
+    padded = _ops.pad_constant(sq, widths, 0.0)
+    total = None
+    for i in range(size):
+        part = padded[(slice(None), slice(i, i + c), Ellipsis)]
+        total = part if total is None else total + part
+    div = (total * (alpha / size) + k) ** beta
+    return input / div
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 * x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim``."""
+    n1 = _x.clip(_vector_norm(x1, axis=dim, keepdims=True), eps, None)
+    n2 = _x.clip(_vector_norm(x2, axis=dim, keepdims=True), eps, None)
+    return _R.sum((x1 / n1) * (x2 / n2), axis=dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim."""
+    return _vector_norm(x1 - x2 + eps, axis=-1, keepdims=keepdim, ord=p)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_o = x1^T W_o x2 + b_o for ``weight`` (out, in1, in2)."""
+    left = _x.matmul(_x.expand_dims(_x.expand_dims(input1, axis=-2), axis=-2), weight)  # (..., o, 1, in2)
+    out = _R.sum(_x.squeeze(left, axis=-2) * _x.expand_dims(input2, axis=-2), axis=-1)
+    return out if bias is None else out + bias
+
+
+# == dropout variants ===========================================================================
+def _feature_mask(input, p, batched_ndim):
+    """A keep-mask with one draw per channel (the spatial axes share it)."""
+    lead = 2 if input.ndim == batched_ndim else 1
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    return _x.rand(shape, dtype=input.dtype, device=input.device) >= p
+
+
+def _channel_dropout(input, p, training, batched_ndim):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    return _x.where(_feature_mask(input, p, batched_ndim), input * (1.0 / (1.0 - p)), 0.0)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability ``p``."""
+    return _channel_dropout(input, p, training, 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p``."""
+    return _channel_dropout(input, p, training, 4)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
+    return _channel_dropout(input, p, training, 5)
+
+
+def _alpha_dropout(input, p, training, keep):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    alpha_p = -_SELU_ALPHA * _SELU_SCALE
+    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
+    b = -a * alpha_p * p
+    return _x.where(keep, input * a + b, alpha_p * a + b)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's mean and variance (dropped values go to SELU's saturation)."""
+    keep = _x.rand(input.shape, dtype=input.dtype, device=input.device) >= p if training else None
+    return _alpha_dropout(input, p, training, keep)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """:func:`alpha_dropout` with one draw per channel."""
+    keep = _feature_mask(input, p, input.ndim) if training and 0 < p < 1 else None
+    return _alpha_dropout(input, p, training, keep)
+
+
+# == losses =========================================================================================
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (d = input - target)."""
+    d = _x.abs(input - target)
+    if beta == 0.0:
+        return _reduce(d, reduction)
+    small = d < beta
+    loss = _x.where(small, 0.5 * d * d / beta, d - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere."""
+    d = _x.abs(input - target)
+    loss = _x.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise: target (log target - input); ``reduction``
+    'batchmean' divides the sum by the batch size."""
+    if log_target:
+        loss = _x.exp(target) * (target - input)
+    else:
+        loss = _x.xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return _R.sum(loss) / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Negative log-likelihood of a Poisson with rate exp(input) (``log_input``) or input."""
+    if log_input:
+        loss = _x.exp(input) - target * input
+    else:
+        loss = input - target * _x.log(input + eps)
+    if full:
+        safe = _x.where(target > 1, target, 1.0)
+        stirling = safe * _x.log(safe) - safe + 0.5 * _x.log(2 * 3.141592653589793 * safe)
+        loss = loss + _x.where(target > 1, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log var + (input - target)^2 / var) (+ 0.5 log 2 pi if ``full``); ``var`` is
+    clamped to ``eps`` without stopping its gradient (as PyTorch)."""
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = _x.expand_dims(var, axis=-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(reduction + " is not valid")
+    if _x.any(var < 0):
+        raise ValueError("var has negative entry/entries")
+    v = var + (_x.clip(var.detach(), eps, None) - var.detach())
+    loss = 0.5 * (_x.log(v) + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * 1.8378770664093453  # log(2 pi)
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """1 - cos(x1, x2) for target 1; max(0, cos - margin) for target -1."""
+    dim = 1 if input1.ndim == 2 else 0
+    eps = 1e-12
+    prod = _R.sum(input1 * input2, axis=dim)
+    m1 = _R.sum(input1 * input1, axis=dim) + eps
+    m2 = _R.sum(input2 * input2, axis=dim) + eps
+    cos = prod / _x.sqrt(m1 * m2)
+    pos = _x.where(target == 1, 1 - cos, 0.0)
+    neg = _x.where(target == -1, _x.clip(cos - margin, 0.0, None), 0.0)
+    return _reduce(pos + neg, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -target (input1 - input2) + margin)."""
+    return _reduce(_x.clip(-target * (input1 - input2) + margin, 0.0, None), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """input where target is 1, max(0, margin - input) where target is -1."""
+    loss = _x.where(target != 1, _x.clip(margin - input, 0.0, None), 0.0) + \
+        _x.where(target != -1, input, 0.0)
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input))."""
+    return _reduce(softplus(-target * input), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Binary cross-entropy of each class (from logits), averaged over the classes."""
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = _R.mean(loss, axis=input.ndim - 1)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) with pairwise distances."""
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _x.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(_x.clip(margin + d_pos - d_neg, 0.0, None), reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """sum over classes i != y of max(0, margin - x[y] + x[i]) ** p / C (one row per sample)."""
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input if input.ndim == 2 else _x.expand_dims(input, axis=0)
+    t = target if target.ndim == 1 else _x.reshape(target, (1,))
+    picked = _x.take_along_axis(x, _x.expand_dims(t, axis=1), axis=1)
+    z = _x.clip(margin - picked + x, 0.0, None)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * _x.expand_dims(_x.take(weight, t, axis=0), axis=1)
+    classes = _x.arange(x.shape[1], device=x.device)
+    z = _x.where(_x.expand_dims(t, axis=1) == classes, 0.0, z)
+    loss = _R.sum(z, axis=1) / x.shape[1]
+    if input.ndim == 1:
+        loss = _x.reshape(loss, ())
+    return _reduce(loss, reduction)
+
+
+__all__ += ["elu", "selu", "celu", "mish", "softsign", "hardtanh", "relu6", "hardsigmoid",
+            "hardswish", "prelu", "rrelu", "glu", "logsigmoid", "tanhshrink", "softshrink",
+            "hardshrink", "threshold", "softmin", "normalize", "group_norm", "instance_norm",
+            "local_response_norm", "cosine_similarity", "pairwise_distance", "bilinear",
+            "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+            "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
+            "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss",
+            "soft_margin_loss", "multilabel_soft_margin_loss", "triplet_margin_loss",
+            "multi_margin_loss"]
