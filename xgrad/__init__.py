@@ -27,6 +27,7 @@ from .config import (default_device, default_dtype, get_default_device, get_defa
                      set_default_device, set_default_dtype)
 from ._tensor import Tensor
 from . import array_api  # the standard's face (installs the engine's namespace hook)
+from . import _tensor_methods  # noqa: F401  Tensor operators and PyTorch's methods (the PyTorch face)
 from ._namespace import *  # noqa: F401,F403  (the PyTorch face)
 from ._namespace import all, any, max, min, sum, abs, pow, round  # noqa: F401,A004
 from ._info import __array_namespace_info__  # noqa: F401

@@ -639,4 +639,5 @@ def _adopt(t: Tensor, result: Tensor) -> None:
 
 Node.tensor_class = Tensor
 _graph._from_graph = from_graph
-from . import _tensor_methods  # noqa: E402,F401  (operators and methods)
+from . import _views  # noqa: E402  (views and writes into them)
+_views._install()
