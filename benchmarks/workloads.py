@@ -171,7 +171,7 @@ def mlp_loss_xgrad(params, x, onehot):
     for i in range(0, len(params) - 2, 2):
         h = xgrad.relu(h @ params[i] + params[i + 1])
     z = h @ params[-2] + params[-1]
-    z = z - xgrad.max(z.detach(), axis=1, keepdims=True)
+    z = z - xgrad.amax(z.detach(), dim=1, keepdim=True)
     lse = xgrad.log(xgrad.sum(xgrad.exp(z), axis=1, keepdims=True))
     return xgrad.sum((lse - z) * onehot) / x.shape[0]
 

@@ -1,5 +1,8 @@
 """Which functions of the array API standard xgrad has, and how they differentiate.
 
+The table reads the standard's face, ``xgrad.array_api`` (what
+``Tensor.__array_namespace__`` returns, with its ``linalg`` and ``fft``).
+
 ``python -m xgrad.coverage`` prints the table; ``python -m xgrad.coverage
 README.md`` writes it between the ``<!-- coverage:start -->`` and
 ``<!-- coverage:end -->`` markers of that file. The table is generated from the
@@ -76,8 +79,8 @@ COMPOSED = {
 
 
 def _function(name, module=None):
-    import xgrad
-    return getattr(module or xgrad, name, None)
+    from . import array_api
+    return getattr(module or array_api, name, None)
 
 
 def _op(name, fn, prefix=""):
@@ -165,7 +168,7 @@ def _rows():
     import importlib
     for ext, names in (("linalg", LINALG), ("fft", FFT)):
         try:
-            module = importlib.import_module(f"xgrad.{ext}")
+            module = importlib.import_module(f"xgrad.array_api.{ext}")
         except ImportError:
             module = None
         for n in names:
