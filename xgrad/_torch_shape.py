@@ -2051,6 +2051,151 @@ LINALG_EXTRAS = {"vander": _linalg_vander, "lstsq": _linalg_lstsq, "tensorinv": 
 (where it does not define them itself)."""
 
 
+# -- more of PyTorch's names: put, unfold, *_copy variants, unsafe_* ------------------------------
+def put(input, index, source, accumulate=False):
+    """``input`` (as if flattened) with ``source`` written (added, with ``accumulate``) at
+    the flat positions ``index``."""
+    input = _tensor(input)
+    index = _index_tensor(index, input.device)
+    flat = _M.reshape(input, (-1,))
+    idx = _wrap_negative(_M.reshape(index, (-1,)), flat.shape[0])
+    src = _M.reshape(_tensor(source), (-1,))
+    out = index_put(flat, (idx,), src, accumulate=accumulate)
+    return _M.reshape(out, tuple(input.shape))
+
+
+def _unfold(self, dimension, size, step):
+    """``Tensor.unfold``: the windows of ``size`` elements every ``step`` along
+    ``dimension``, as a new last dimension (a copy here: xgrad has no strides)."""
+    d = _dim(dimension, self.ndim)
+    length = self.shape[d] if self.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is "
+                           f"{size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    x = self if self.ndim else _M.reshape(self, (1,))
+    n = (length - size) // step + 1
+    index = [w * step + i for w in range(n) for i in range(size)]
+    taken = _I.take(x, asarray(index, dtype=_dtypes.int64, device=self.device), axis=d)
+    shape = tuple(x.shape)
+    windows = _M.reshape(taken, shape[:d] + (n, size) + shape[d + 1:])
+    out = movedim(windows, d + 1, -1)
+    return out if self.ndim else _M.reshape(out, (size,))
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    """``split`` with a list of sizes."""
+    return split(input, list(split_sizes), dim)
+
+
+unsafe_split = split
+unsafe_chunk = chunk
+unsafe_split_with_sizes = split_with_sizes
+
+
+def is_same_size(input, other) -> bool:
+    """Whether the two tensors have the same shape."""
+    return tuple(_tensor(input).shape) == tuple(_tensor(other).shape)
+
+
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input``."""
+    return other - (input if alpha == 1 else input * alpha)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding ``s`` (default float dtype)."""
+    from .config import get_default_dtype
+    t = asarray(s, dtype=dtype or get_default_dtype(), device=device)
+    return t.requires_grad_() if requires_grad else t
+
+
+def fill(input, value):
+    """A tensor of ``input``'s shape and dtype filled with ``value`` (differentiable in a
+    0-d tensor ``value``)."""
+    input = _tensor(input)
+    if isinstance(value, Tensor):
+        return _M.broadcast_to(_C.astype(value, input.dtype), tuple(input.shape)) * 1
+    return _like(input, value) * _C.astype(ones(input.shape, device=input.device), input.dtype)
+
+
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """``x.fill_diagonal_(v)``: the main diagonal (all dims equal, or 2-D) set to ``v``, in
+    place; ``wrap=True`` continues below a tall matrix every ``n + 1`` rows."""
+    if self.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if self.ndim > 2 and len(set(self.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    import numpy as np
+    mask_np = np.zeros(self.shape, dtype=bool)
+    if self.ndim == 2:
+        m, n = self.shape
+        rows = [i for i in range(m) if (i % (n + 1) if wrap else i) < n]
+        for i in rows:
+            mask_np[i, i % (n + 1) if wrap else i] = True
+    else:
+        for i in range(self.shape[0]):
+            mask_np[(i,) * self.ndim] = True
+    mask = asarray(mask_np, device=self.device)
+    return _inplace_method(lambda x, v: masked_fill(x, mask, v), "fill_diagonal")(self, fill_value)
+
+
+def _copy_variant(fn, name):
+    def copy(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if isinstance(out, (tuple, list)):
+            return type(out)(_C.clone(o) for o in out) if not hasattr(out, "_fields") else \
+                type(out)(*(_C.clone(o) for o in out))
+        return _C.clone(out)
+    copy.__name__ = name
+    copy.__doc__ = f"``{name[:-5]}`` as a new tensor (not a view)."
+    return copy
+
+
+def _permute(input, dims):
+    return _M.permute_dims(_tensor(input), tuple(dims))
+
+
+def _expand(input, size, *, implicit=False):
+    input = _tensor(input)
+    size = tuple(size)
+    lead = len(size) - input.ndim
+    shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(size))
+    return _M.broadcast_to(input, shape)
+
+
+def _squeeze(input, dim=None):
+    input = _tensor(input)
+    dims = range(input.ndim) if dim is None else \
+        ([dim] if isinstance(dim, numbers.Integral) else list(dim))
+    dims = tuple(_dim(d, input.ndim) for d in dims)
+    drop = tuple(d for d in dims if input.ndim and input.shape[d] == 1)
+    return _M.squeeze(input, axis=drop) if drop else _M.reshape(input, tuple(input.shape))
+
+
+_COPIES = {
+    "alias_copy": lambda input: input, "detach_copy": lambda input: _tensor(input).detach(),
+    "diagonal_copy": diagonal, "expand_copy": _expand, "permute_copy": _permute,
+    "select_copy": select, "slice_copy": lambda input, dim=0, start=None, end=None, step=1:
+        _tensor(input)[_slice_key(_tensor(input).ndim, _dim(dim, _tensor(input).ndim),
+                                  slice(start, end, step))],
+    "split_copy": split, "split_with_sizes_copy": split_with_sizes, "squeeze_copy": _squeeze,
+    "t_copy": t, "transpose_copy": swapdims,
+    "unbind_copy": lambda input, dim=0: tuple(
+        select(input, dim, i) for i in range(_tensor(input).shape[_dim(dim, _tensor(input).ndim)])),
+    "unfold_copy": _unfold,
+    "unsqueeze_copy": lambda input, dim: _M.expand_dims(_tensor(input),
+                                                        axis=_dim(dim, _tensor(input).ndim + 1)),
+    "view_copy": lambda input, *shape: _M.reshape(_tensor(input), _sizes(shape)),
+    "view_as_real_copy": view_as_real, "view_as_complex_copy": view_as_complex,
+}
+for _name, _fn in _COPIES.items():
+    globals()[_name] = _copy_variant(_fn, _name)
+__all__ += ["put", "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
+            "is_same_size", "rsub", "scalar_tensor", "fill", *_COPIES]
+
+
 # -- Tensor methods ----------------------------------------------------------------------------
 def _inplace_method(fn, name):
     """``x.<name>_(...)``: the out-of-place result written into ``x`` (recorded when
@@ -2085,11 +2230,12 @@ _METHODS = ("adjoint", "argwhere", "chunk", "diagonal_scatter", "dsplit", "gathe
             "rot90", "addbmm", "addmm", "addmv", "addr", "baddbmm", "cholesky",
             "cholesky_inverse", "cholesky_solve", "ger", "inner", "logdet", "matrix_exp", "mv",
             "qr", "svd", "triangular_solve", "vdot", "addcmul", "addcdiv", "outer", "trace",
-            "t", "tile", "lu", "lu_solve", "geqrf", "orgqr", "ormqr")
+            "t", "tile", "lu", "lu_solve", "geqrf", "orgqr", "ormqr", "put",
+            "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
+            "is_same_size", "rsub")
 _INPLACE = ("index_add", "index_copy", "index_fill", "index_put", "index_reduce", "masked_fill",
             "masked_scatter", "scatter", "scatter_add", "scatter_reduce", "addbmm", "addmm",
-            "addmv", "addr", "baddbmm", "addcmul", "addcdiv", "renorm", "gcd", "lcm", "t",
-            "swapdims", "swapaxes")
+            "addmv", "addr", "baddbmm", "addcmul", "addcdiv", "renorm", "gcd", "lcm", "put")
 
 
 def outer(input, vec2):
@@ -2116,6 +2262,48 @@ for _name in _METHODS:
 for _name in _INPLACE:
     setattr(Tensor, _name + "_", _inplace_method(globals()[_name], _name))
 Tensor.repeat = _repeat_method
+Tensor.unfold = _unfold
+Tensor.fill_diagonal_ = _fill_diagonal_
+Tensor.put_ = _inplace_method(put, "put")
+Tensor.mH = property(lambda self: adjoint(self), doc="The conjugate transpose of the last two axes.")
+Tensor.H = property(lambda self: adjoint(self) if self.ndim == 2 else _bad_H(self),
+                    doc="The conjugate transpose of a matrix.")
+Tensor.ndimension = Tensor.dim
+Tensor.nelement = Tensor.numel
+
+
+def _bad_H(self):
+    raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D "
+                       f"tensor.")
+
+
+def _linalg_method(name, fn_name=None):
+    def method(self, *args, **kwargs):
+        return getattr(_linalg(), fn_name or name)(self, *args, **kwargs)
+    method.__name__ = name
+    method.__doc__ = f"``xgrad.linalg.{fn_name or name}`` of this tensor."
+    return method
+
+
+Tensor.det = _linalg_method("det")
+Tensor.slogdet = _linalg_method("slogdet")
+Tensor.inverse = _linalg_method("inverse", "inv")
+Tensor.matrix_power = _linalg_method("matrix_power")
+Tensor.pinverse = lambda self, rcond=1e-15: _linalg().pinv(self, rtol=rcond)
+Tensor.broadcast_to = lambda self, size: _M.broadcast_to(self, tuple(size))
+Tensor.cov = lambda self, *, correction=1, fweights=None, aweights=None: cov(
+    self, correction=correction, fweights=fweights, aweights=aweights)
+Tensor.corrcoef = lambda self: corrcoef(self)
+Tensor.sum_to_size = lambda self, *size: _sum_to_size(self, _sizes(size))
+
+
+def _sum_to_size(x, size):
+    """``x`` summed over the dims that broadcasting ``size`` to its shape would expand."""
+    lead = x.ndim - len(size)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
+                                      if s == 1 and x.shape[lead + i] != 1)
+    out = _R.sum(x, axis=axes, keepdims=True) if axes else x
+    return _M.reshape(out, tuple(size))
 
 from . import linalg as _linalg_module  # noqa: E402
 for _name, _fn in LINALG_EXTRAS.items():
