@@ -7,10 +7,16 @@ parametrization (the plugin parametrizes every test whose fixture closure
 contains ``xgrad_device``).
 """
 
-import numpy as np
-import pytest
+import os
 
-import xgrad
+# SciPy and scikit-learn dispatch on the array API (tests/test_clients_grad.py passes
+# them xgrad tensors) only if this is set before SciPy is imported
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import xgrad  # noqa: E402
 
 pytest_plugins = ["xgrad.testing.plugin"]
 

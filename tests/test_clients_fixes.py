@@ -265,3 +265,16 @@ def test_users_own_numpy_still_warns():
     with pytest.warns(RuntimeWarning):
         np.log(np.array(-1.0))
     assert np.geterr()["invalid"] == "warn"
+
+
+def test_numpy_integer_keys_index_as_ints(device):
+    """``t[np.int64(i), j] = v`` (scikit-learn's GaussianMixture) is a basic index."""
+    xp = _std(device)
+    r = xp.zeros((4, 3), dtype=xp.float64, device=device)
+    for col, index in enumerate(np.array([2, 0, 1])):
+        r[index, col] = 1.0
+    expected = np.zeros((4, 3))
+    expected[[2, 0, 1], [0, 1, 2]] = 1.0
+    np.testing.assert_array_equal(np.asarray(r), expected)
+    np.testing.assert_array_equal(np.asarray(r[np.int64(2)]), expected[2])
+    assert tuple(r[np.int32(0), np.int64(1)].shape) == ()

@@ -8,6 +8,8 @@ indexing is differentiable to any order.
 
 from __future__ import annotations
 
+from numbers import Integral as _Integral
+
 from .._tensor import Tensor, apply, unary
 from ._registry import call, defop, is_backend_namespace, LINEAR
 
@@ -31,6 +33,8 @@ def normalize_key(key, device, ndim=None):
         elif isinstance(k, list):
             from .._creation import asarray
             k = asarray(k, device=device)._data
+        elif isinstance(k, _Integral) and type(k) is not int and type(k) is not bool:
+            k = k.__index__()  # a NumPy integer scalar indexes as an int, not as an array
         if isinstance(k, bool):  # PyTorch: a new axis indexed by [0] (True) or [] (False)
             advanced = True
         elif hasattr(k, "shape") and hasattr(k, "dtype") and not isinstance(k, (int, bool)):

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The clients job: SciPy's, scikit-learn's and array-api-extra's own array-API tests,
+# with xgrad added as one more backend (ci/clients/xgrad_clients.py holds every patch),
+# on the cpu device in float64. The test files are those of the installed, pinned
+# packages (ci/clients/requirements.txt): all three wheels ship their tests.
+#
+#   ci/clients/run.sh [--quick | --full] [scipy] [sklearn] [xpx] [-- pytest args...]
+#
+# --quick (the default, what ci/run_tests.sh runs): a selection of each, a few minutes
+# on 2 cores; --full: the whole suites. Expected failures (the clients', with reasons):
+# ci/clients/expected_failures.txt. Exits non-zero if any client's run fails.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+mode=quick
+clients=()
+extra=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) mode=quick ;;
+        --full) mode=full ;;
+        scipy|sklearn|xpx) clients+=("$1") ;;
+        --) shift; extra=("$@"); break ;;
+        *) echo "usage: $0 [--quick|--full] [scipy] [sklearn] [xpx] [-- pytest args]" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ ${#clients[@]} -eq 0 ] && clients=(scipy sklearn xpx)
+
+export SCIPY_ARRAY_API=1
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+[ "$mode" = full ] && export XGRAD_CLIENTS_FULL=1
+python=${PYTHON:-python}
+work=$(mktemp -d)  # run outside the repository: no xgrad conftest, no pyproject
+trap 'rm -rf "$work"' EXIT
+printf '[pytest]\n' > "$work/pytest.ini"
+cd "$work"
+
+# SciPy: the array-API-parametrized tests (the `xp` fixture) of these subpackages
+scipy_full="scipy.special scipy.stats scipy.signal scipy.fft scipy.ndimage scipy.integrate
+            scipy.spatial scipy.cluster scipy.interpolate scipy._lib"
+scipy_quick="scipy.special.tests.test_logsumexp scipy.special.tests.test_support_alternative_backends
+             scipy.stats.tests.test_stats scipy.signal.tests.test_signaltools scipy.fft
+             scipy.ndimage.tests.test_filters scipy.integrate.tests.test_quadrature
+             scipy.spatial.tests.test_distance scipy.cluster scipy.interpolate.tests.test_bsplines
+             scipy._lib.tests.test_array_api"
+# scikit-learn: everything parametrized by yield_namespace_device_dtype_combinations,
+# including the estimator checks (sklearn/tests/test_common.py, check_array_api_input)
+sklearn_full="sklearn"
+sklearn_quick="sklearn.utils.tests.test_array_api sklearn.metrics.tests.test_common
+               sklearn.decomposition.tests.test_pca sklearn.linear_model.tests.test_ridge
+               sklearn.preprocessing.tests.test_data"
+# array-api-extra: its whole suite (the wheel ships tests/main with its conftest)
+xpx_full="array_api_extra.tests.main"
+xpx_quick="array_api_extra.tests.main"
+
+status=0
+for client in "${clients[@]}"; do
+    var="${client}_${mode}"
+    targets=${!var}
+    echo "=== clients: $client ($mode)"
+    # shellcheck disable=SC2086
+    "$python" -m pytest -p xgrad_clients -p no:cacheprovider -c "$work/pytest.ini" \
+        --rootdir "$work" -q -rfEX -k xgrad --pyargs $targets "${extra[@]}"
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "=== clients: $client FAILED (pytest exit $rc)"
+        status=1
+    fi
+done
+exit $status
