@@ -125,6 +125,10 @@ VECTOR_NORM = defop("vector_norm", _norm_forward, (_norm_vjp,), saves=(0, "out")
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """The ``ord``-norm of ``x`` over ``axis`` (all elements by default)."""
     params = {"ord": ord}
+    if axis is not None and x.ndim == 0:  # PyTorch accepts dim 0 and -1 on a 0-d tensor
+        from .reductions import normalize_axes
+        normalize_axes(axis, 0)  # (validates it)
+        axis = None
     if axis is not None:
         params["axis"] = axis
     if keepdims:

@@ -112,7 +112,7 @@ def _product_of_others(xp, x, axis):
     """``prod(x[i] for i != j)`` for every j over the reduced axes, without division:
     the exclusive running product from the left times the one from the right."""
     axes = normalize_axes(axis, x.ndim)
-    if not axes:
+    if not axes or x.ndim == 0:  # (a 0-d x reduced over dim 0, as PyTorch allows)
         return xp.ones_like(x)
     kept = [i for i in range(x.ndim) if i not in axes]
     order = tuple(kept) + axes
