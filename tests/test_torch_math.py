@@ -599,3 +599,39 @@ def test_one_hot_and_reduction_errors(device):
     close(F.one_hot(X(np.array([0, 2]), device), 4), TF.one_hot(torch.tensor([0, 2]), 4))
     with pytest.raises(ValueError):
         F.mse_loss(X(P1, device), X(P2, device), reduction="avg")
+
+
+@pytest.mark.parametrize("name, args, shape", [
+    ("ELU", (0.5,), (3, 4)), ("SELU", (), (3, 4)), ("CELU", (1.5,), (3, 4)), ("Mish", (), (3, 4)),
+    ("Softplus", (2.0, 1.0), (3, 4)), ("Softsign", (), (3, 4)), ("Hardtanh", (-0.5, 0.5), (3, 4)),
+    ("ReLU6", (), (3, 4)), ("Hardsigmoid", (), (3, 4)), ("Hardswish", (), (3, 4)),
+    ("LeakyReLU", (0.2,), (3, 4)), ("GLU", (0,), (4, 3)), ("LogSigmoid", (), (3, 4)),
+    ("Tanhshrink", (), (3, 4)), ("Softshrink", (0.3,), (3, 4)), ("Hardshrink", (0.3,), (3, 4)),
+    ("Threshold", (0.1, 20.0), (3, 4)), ("Softmin", (1,), (3, 4)), ("RReLU", (), (3, 4)),
+    ("PReLU", (), (3, 4)), ("GroupNorm", (2, 4), (2, 4, 3)), ("InstanceNorm1d", (4,), (2, 4, 3)),
+    ("LocalResponseNorm", (2,), (2, 4, 3)), ("Dropout2d", (), (2, 4, 3, 3)),
+])
+def test_modules_against_torch(device, name, args, shape):
+    a = R.standard_normal(shape)
+    mx, mt = getattr(xgrad.nn, name)(*args).to(device).eval(), getattr(torch.nn, name)(*args).double().eval()
+    close(mx(X(a, device)), mt(T(a)))
+
+
+def test_two_input_modules_against_torch(device):
+    for name, kw, arrays in (("CosineSimilarity", {}, [P1, P2]), ("PairwiseDistance", {"p": 1.0}, [P1, P2]),
+                             ("SmoothL1Loss", {"beta": 0.5}, [P1, P2]),
+                             ("HuberLoss", {"reduction": "sum", "delta": 0.5}, [P1, P2]),
+                             ("KLDivLoss", {"reduction": "batchmean"}, [np.log(PROBS), PROBS[::-1]]),
+                             ("SoftMarginLoss", {}, [P1[:, 0], PM1]),
+                             ("MarginRankingLoss", {"margin": 0.2}, [P1[:, 0], P2[:, 0], PM1]),
+                             ("TripletMarginLoss", {"margin": 0.5}, [P1, P2, P3]),
+                             ("GaussianNLLLoss", {"full": True}, [P1, P2, np.abs(P3) + 0.1]),
+                             ("MultiLabelSoftMarginLoss", {"reduction": "none"}, [P1, np.round(np.abs(P2) / 3)])):
+        mx, mt = getattr(xgrad.nn, name)(**kw), getattr(torch.nn, name)(**kw)
+        close(mx(*[X(v, device) for v in arrays]), mt(*[T(v) for v in arrays]))
+    bx = xgrad.nn.Bilinear(3, 4, 2, dtype=xgrad.float64).to(device)
+    bt = torch.nn.Bilinear(3, 4, 2).double()
+    with torch.no_grad():
+        bt.weight.copy_(torch.from_numpy(to_numpy(bx.weight.detach())))
+        bt.bias.copy_(torch.from_numpy(to_numpy(bx.bias.detach())))
+    close(bx(X(P1[:, :3], device), X(P2, device)), bt(T(P1[:, :3]), T(P2)))

@@ -225,9 +225,9 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    """softmax along ``dim``."""
+    """softmax along ``dim`` (None: PyTorch's implicit choice, with its warning)."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
@@ -444,3 +444,248 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
                                                   self.pos_weight)
+
+
+# -- more activations, normalisations, distances and losses (thin wrappers over F) -------------------
+def _configured(name, fn, params, doc):
+    """A module class ``name`` whose ``__init__`` takes ``params`` (name -> default) in
+    order and whose forward is ``fn(*inputs, **params)``."""
+    names = list(params)
+
+    def __init__(self, *args, **kwargs):
+        Module.__init__(self)
+        if len(args) > len(names):
+            raise TypeError(f"{name} takes at most {len(names)} arguments")
+        values = dict(params)
+        values.update(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in values:
+                raise TypeError(f"{name} got an unexpected keyword argument {k!r}")
+            values[k] = v
+        for k, v in values.items():
+            setattr(self, k, v)
+
+    def forward(self, *inputs):
+        return fn(*inputs, **{k: getattr(self, k) for k in names if k != "inplace"})
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={getattr(self, k)!r}" for k in names if k != "inplace")
+
+    return type(name, (Module,), {"__doc__": doc, "__init__": __init__, "forward": forward,
+                                  "extra_repr": extra_repr})
+
+
+ELU = _configured("ELU", F.elu, {"alpha": 1.0, "inplace": False}, "alpha (exp(x) - 1) below 0.")
+SELU = _configured("SELU", F.selu, {"inplace": False}, "Scaled ELU (self-normalising).")
+CELU = _configured("CELU", F.celu, {"alpha": 1.0, "inplace": False}, "Continuously differentiable ELU.")
+Mish = _configured("Mish", F.mish, {"inplace": False}, "x tanh(softplus(x)).")
+Softplus = _configured("Softplus", F.softplus, {"beta": 1.0, "threshold": 20.0},
+                       "log(1 + exp(beta x)) / beta.")
+Softsign = _configured("Softsign", F.softsign, {}, "x / (1 + |x|).")
+Hardtanh = _configured("Hardtanh", F.hardtanh, {"min_val": -1.0, "max_val": 1.0, "inplace": False},
+                       "x clamped to [min_val, max_val].")
+ReLU6 = _configured("ReLU6", F.relu6, {"inplace": False}, "min(max(x, 0), 6).")
+Hardsigmoid = _configured("Hardsigmoid", F.hardsigmoid, {"inplace": False}, "relu6(x + 3) / 6.")
+Hardswish = _configured("Hardswish", F.hardswish, {"inplace": False}, "x relu6(x + 3) / 6.")
+LeakyReLU = _configured("LeakyReLU", F.leaky_relu, {"negative_slope": 0.01, "inplace": False},
+                        "x above 0, negative_slope x below.")
+GLU = _configured("GLU", F.glu, {"dim": -1}, "a sigmoid(b) of the two halves along dim.")
+LogSigmoid = _configured("LogSigmoid", F.logsigmoid, {}, "log(sigmoid(x)).")
+Tanhshrink = _configured("Tanhshrink", F.tanhshrink, {}, "x - tanh(x).")
+Softshrink = _configured("Softshrink", F.softshrink, {"lambd": 0.5}, "Soft thresholding.")
+Hardshrink = _configured("Hardshrink", F.hardshrink, {"lambd": 0.5}, "Hard thresholding.")
+Threshold = _configured("Threshold", F.threshold, {"threshold": 0.0, "value": 0.0, "inplace": False},
+                        "x above threshold, value elsewhere.")
+Softmin = _configured("Softmin", F.softmin, {"dim": None}, "softmax(-x) along dim.")
+LocalResponseNorm = _configured("LocalResponseNorm", F.local_response_norm,
+                                {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0},
+                                "Normalisation over neighbouring channels.")
+CosineSimilarity = _configured("CosineSimilarity", F.cosine_similarity, {"dim": 1, "eps": 1e-8},
+                               "Cosine similarity along dim.")
+PairwiseDistance = _configured("PairwiseDistance", F.pairwise_distance,
+                               {"p": 2.0, "eps": 1e-6, "keepdim": False}, "||x1 - x2 + eps||_p.")
+SmoothL1Loss = _configured("SmoothL1Loss", F.smooth_l1_loss, {"reduction": "mean", "beta": 1.0},
+                           "Smooth L1 loss.")
+HuberLoss = _configured("HuberLoss", F.huber_loss, {"reduction": "mean", "delta": 1.0}, "Huber loss.")
+KLDivLoss = _configured("KLDivLoss", F.kl_div, {"reduction": "mean", "log_target": False},
+                        "Kullback-Leibler divergence of log-probabilities.")
+PoissonNLLLoss = _configured("PoissonNLLLoss", F.poisson_nll_loss,
+                             {"log_input": True, "full": False, "eps": 1e-8, "reduction": "mean"},
+                             "Poisson negative log-likelihood.")
+GaussianNLLLoss = _configured("GaussianNLLLoss", F.gaussian_nll_loss,
+                              {"full": False, "eps": 1e-6, "reduction": "mean"},
+                              "Gaussian negative log-likelihood (input, target, var).")
+CosineEmbeddingLoss = _configured("CosineEmbeddingLoss", F.cosine_embedding_loss,
+                                  {"margin": 0.0, "reduction": "mean"}, "Cosine embedding loss.")
+MarginRankingLoss = _configured("MarginRankingLoss", F.margin_ranking_loss,
+                                {"margin": 0.0, "reduction": "mean"}, "Margin ranking loss.")
+HingeEmbeddingLoss = _configured("HingeEmbeddingLoss", F.hinge_embedding_loss,
+                                 {"margin": 1.0, "reduction": "mean"}, "Hinge embedding loss.")
+SoftMarginLoss = _configured("SoftMarginLoss", F.soft_margin_loss, {"reduction": "mean"},
+                             "log(1 + exp(-y x)).")
+TripletMarginLoss = _configured("TripletMarginLoss", F.triplet_margin_loss,
+                                {"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False,
+                                 "reduction": "mean"}, "Triplet margin loss.")
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    """Per-class binary cross-entropy from logits, averaged over classes."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return F.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    """Multi-class hinge loss."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.p, self.margin = p, margin
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
+                                   reduction=self.reduction)
+
+
+class RReLU(Module):
+    """Leaky relu with a random slope in [lower, upper] in training, the mean slope in eval."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper = lower, upper
+
+    def forward(self, x):
+        return F.rrelu(x, self.lower, self.upper, self.training)
+
+
+class PReLU(Module):
+    """Leaky relu with a learnt slope (one, or one per channel)."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.weight = Parameter(_x.full((num_parameters,), init, device=device, dtype=dtype))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class GroupNorm(Module):
+    """Normalisation over groups of channels, with learnt per-channel scale and shift."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError("num_channels must be divisible by num_groups")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(_x.ones(num_channels, device=device, dtype=dtype))
+            self.bias = Parameter(_x.zeros(num_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(Module):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(_x.ones(num_features, device=device, dtype=dtype))
+            self.bias = Parameter(_x.zeros(num_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", _x.zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", _x.ones(num_features, device=device, dtype=dtype))
+        else:
+            self.running_mean = self.running_var = None
+
+    def forward(self, x):
+        unbatched = x.ndim == self._batched_ndim - 1
+        if unbatched:
+            x = _x.expand_dims(x, axis=0)
+        use_stats = self.training or not self.track_running_stats
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              use_stats, self.momentum, self.eps)
+        return _x.squeeze(out, axis=0) if unbatched else out
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) inputs."""
+    _batched_ndim = 3
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) inputs."""
+    _batched_ndim = 4
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) inputs."""
+    _batched_ndim = 5
+
+
+class Bilinear(Module):
+    """y = x1ᵀ W x2 + b, W of shape (out_features, in1_features, in2_features)."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(_empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(_empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        bound = 1 / math.sqrt(in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x1, x2):
+        return F.bilinear(x1, x2, self.weight, self.bias)
+
+
+def _dropout_module(name, fn, doc):
+    def forward(self, x):
+        return fn(x, self.p, self.training)
+    return type(name, (Dropout,), {"__doc__": doc, "forward": forward})
+
+
+Dropout1d = _dropout_module("Dropout1d", F.dropout1d, "Zero whole channels of (N, C, L) input.")
+Dropout2d = _dropout_module("Dropout2d", F.dropout2d, "Zero whole channels of (N, C, H, W) input.")
+Dropout3d = _dropout_module("Dropout3d", F.dropout3d, "Zero whole channels of (N, C, D, H, W) input.")
+AlphaDropout = _dropout_module("AlphaDropout", F.alpha_dropout, "Dropout that keeps SELU's statistics.")
+FeatureAlphaDropout = _dropout_module("FeatureAlphaDropout", F.feature_alpha_dropout,
+                                      "Alpha dropout of whole channels.")
+
+__all__ += ["ELU", "SELU", "CELU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6",
+            "Hardsigmoid", "Hardswish", "LeakyReLU", "GLU", "LogSigmoid", "Tanhshrink",
+            "Softshrink", "Hardshrink", "Threshold", "Softmin", "LocalResponseNorm",
+            "CosineSimilarity", "PairwiseDistance", "SmoothL1Loss", "HuberLoss", "KLDivLoss",
+            "PoissonNLLLoss", "GaussianNLLLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
+            "HingeEmbeddingLoss", "SoftMarginLoss", "TripletMarginLoss", "MultiLabelSoftMarginLoss",
+            "MultiMarginLoss", "RReLU", "PReLU", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+            "InstanceNorm3d", "Bilinear", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+            "FeatureAlphaDropout"]
