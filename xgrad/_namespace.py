@@ -113,6 +113,46 @@ class return_types:  # noqa: N801 - PyTorch's spelling (torch.return_types.max, 
     aminmax = collections.namedtuple("aminmax", ["min", "max"])
 
 
+# -- elementwise: PyTorch's parameter names (input, other, exponent) and out= ---------------
+def _pointwise(fn):
+    """``fn`` (an elementwise op, positional-only) with PyTorch's signature
+    ``f(input, *, out=None)`` or ``f(input, other, *, out=None)``."""
+    import inspect
+    nargs = len(inspect.signature(fn).parameters)
+    name = fn.__name__
+    if nargs == 1:
+        def f(input, *, out=None):
+            if out is not None:
+                _no_out(out, name)
+            return fn(input)
+    elif name == "pow":
+        def f(input, exponent, *, out=None):
+            if out is not None:
+                _no_out(out, name)
+            return fn(input, exponent)
+    else:
+        def f(input, other, *, out=None):
+            if out is not None:
+                _no_out(out, name)
+            return fn(input, other)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = fn.__doc__
+    f.__wrapped_op__ = fn
+    if hasattr(fn, "op"):
+        f.op = fn.op
+    return f
+
+
+def _install_pointwise():
+    from .ops import elementwise as E
+    g = globals()
+    for n in E.__all__:
+        g[n] = _pointwise(getattr(E, n))
+
+
+_install_pointwise()
+
+
 # -- creation ------------------------------------------------------------------------------
 def _scalar(v):
     if isinstance(v, Tensor):
@@ -219,8 +259,8 @@ def div(input, other, *, rounding_mode=None, out=None):
                      f"found '{rounding_mode}'")
 
 
-mul = multiply
-true_divide = divide
+mul = multiply = _pointwise(_std.multiply)
+true_divide = divide = _pointwise(_std.divide)
 neg = negative
 absolute = abs
 subtract = sub
