@@ -35,7 +35,7 @@ class Tensor:
 
     __slots__ = ("_data", "_device", "_requires_grad", "_grad_fn", "_output_nr", "_grad",
                  "_vc", "_hooks", "_base", "_retains_grad", "_cow", "_acc", "_fw",
-                 "__weakref__")
+                 "_chain", "_views", "__weakref__")
 
     def __init__(self, data, *, dtype=None, device=None, requires_grad=False):
         from ._creation import tensor
@@ -151,22 +151,31 @@ class Tensor:
 
     @property
     def data(self) -> "Tensor":
-        """The same data, detached from the graph (PyTorch's unchecked ``.data``)."""
-        t = _wrap(self._ensure_buffer(), self._device)
-        return t
+        """The same data, detached from the graph (PyTorch's unchecked ``.data``): a
+        write into either is seen by both."""
+        from ._views import detach
+        self._ensure_buffer()
+        return detach(self)
 
     @data.setter
     def data(self, value: "Tensor") -> None:
         if not isinstance(value, Tensor):
             raise TypeError("data must be set to a Tensor")
+        if self._views is not None:  # PyTorch: the old views keep the old storage
+            for ref in self._views:
+                v = ref()
+                if v is not None and v._base is self:
+                    v._base = None
+            self._views = None
         self._data = value._data
         self._device = value._device
 
     def detach(self) -> "Tensor":
-        """A tensor with the same data (shared) that is not part of any graph."""
-        t = _wrap(self._ensure_buffer(), self._device)
-        t._vc = self._vc
-        return t
+        """A tensor with the same data (shared: a write into either is seen by both)
+        that is not part of any graph."""
+        from ._views import detach
+        self._ensure_buffer()
+        return detach(self)
 
     def detach_(self) -> "Tensor":
         """Make this tensor a leaf that does not require grad."""
@@ -374,6 +383,8 @@ def _init(t, data, device):
     t._cow = False
     t._acc = None
     t._fw = None  # forward-mode tangents {level: tangent} (autograd.forward_ad)
+    t._views = None  # a root's live views, and a view's chain of view ops (xgrad._views)
+    t._chain = None
 
 
 def _wrap(data, device) -> Tensor:
@@ -399,6 +410,8 @@ def from_graph(data, device, node, output_nr: int = 0) -> Tensor:
     t._cow = False
     t._acc = None
     t._fw = None
+    t._views = None
+    t._chain = None
     return t
 
 
@@ -438,7 +451,7 @@ def unary(op, x, params=None) -> Tensor:
     if x._requires_grad and op.differentiable and _GRAD.enabled:
         result = record_unary(op, x, x._data, out, params, dev)
     else:
-        result = _result(op, out, dev, x)
+        result = _result(op, out, dev, x, params)
     if _FW.depth:
         return _FW.hook(op, (x,), params, result)
     return result
@@ -543,20 +556,19 @@ def apply(op, args, params=None):
         result = record(op, tuple(args), tuple(datas), out, params, dev)
     else:
         first = next((a for a in args if isinstance(a, Tensor)), None)
-        result = _result(op, out, dev, first)
+        result = _result(op, out, dev, first, params)
     if _FW.depth:
         return _FW.hook(op, tuple(args), params, result)
     return result
 
 
-def _result(op, out, dev, first):
+def _result(op, out, dev, first, params=None):
     """Wrap the output(s) of an unrecorded op."""
     if op.nout != 1:
         return tuple(_wrap(o, dev) for o in out)
     t = _wrap(out, dev)
     if op.view and first is not None:
-        t._vc = first._vc
-        t._base = first._base if first._base is not None else first
+        _views.attach(t, first, op, params)
     return t
 
 
@@ -587,32 +599,44 @@ def _inplace(t: Tensor, others, compute, write) -> Tensor:
 
     ``compute()`` returns the new value as a tensor (recorded when autograd
     records this update); ``write(buffer)`` writes it into ``t``'s own buffer
-    and returns that buffer. A recorded update gives ``t`` the result's data and
+    and returns that buffer. A write into a view is a write into its root
+    (:mod:`xgrad._views`). A recorded update gives ``t`` the result's data and
     graph position (the old buffer stays intact for the nodes that saved it);
-    an unrecorded one writes the backend array in place and bumps the version
-    counter, so a backward that saved the old value fails loudly.
+    an unrecorded one writes the backend array in place where the backend owns
+    it and bumps the version counter, so a backward that saved the old value
+    fails loudly. Either way the live views of ``t`` are re-derived.
     """
+    if t._base is not None:
+        return _views.inplace_view(t, others, compute, write)
     if _GRAD.enabled and (t._requires_grad or any(
             isinstance(o, Tensor) and o._requires_grad for o in others)):
         check_inplace_allowed(t)
         _adopt(t, compute())
+        if t._views is not None:
+            _views.rederive(t, True)
         return t
     if not t._cow:
-        writable = t._device.backend.writable(t._data)
-        if writable:
+        backend = t._device.backend
+        writable = backend.writable(t._data)
+        if writable and backend.owns(t._data):
             t._data = write(t._data)
             t._vc[0] += 1
+            if t._views is not None:
+                _views.rederive(t, False)
             return t
         if writable is False:
             raise RuntimeError("in-place write to a read-only tensor (a broadcast view?); "
                                "clone() it first")
-    # an immutable 0-d scalar, or a gradient buffer that may alias another array
+    # a backend without writes, an array that may alias another (a NumPy view made by
+    # a non-view op, a gradient buffer), an immutable 0-d scalar: a new buffer
     result = compute()
     _check_same_shape(t, result)
     data = result._data
     t._data = data if data.dtype == t._data.dtype else t._device.xp.astype(data, t._data.dtype)
     t._cow = False
     t._vc[0] += 1
+    if t._views is not None:
+        _views.rederive(t, False)
     return t
 
 

@@ -20,6 +20,7 @@ __all__ = ["Node", "AccumulateGrad", "ArrayMeta", "record", "record_unary", "rec
 _new = object.__new__
 _NO_PARAMS: dict = {}  # shared and never written: rules take params as **kwargs
 _from_graph = None  # xgrad._tensor.from_graph, set by that module (imports stay one-way)
+_attach = None  # xgrad._views.attach (makes a view op's output a view), set by that module
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -397,8 +398,7 @@ def _outputs(node, op, out, device, a, versions):
         if op.save_out:
             versions.append((result._vc, 0))
         if op.view:
-            result._base = a._base if a._base is not None else a
-            result._vc = a._vc
+            _attach(result, a, op, node.params)  # xgrad._views.attach
             if op.save_out:
                 versions[-1] = (a._vc, a._vc[0])
     else:

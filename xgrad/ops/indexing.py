@@ -92,9 +92,23 @@ def _setitem_forward(xp, x, values, *, key):
     return out
 
 
-SETITEM = defop("setitem", _setitem_forward,
-                (lambda xp, g, out, x, values, *, key: call(xp, SETITEM, g, 0.0, key=key),
-                 lambda xp, g, out, x, values, *, key: g[key]),
+def _setitem_vjps(xp, g, out, x, values, *, key):
+    """The gradients of ``x[key] = values`` (a basic key): ``g`` with the region
+    zeroed (for ``x``) and the region of ``g`` (for ``values``). On raw arrays the
+    region is zeroed in ``g`` itself when the engine alone holds ``g`` (O(region),
+    so a backward through N row writes stays linear in N), after its values were
+    copied out."""
+    if not is_backend_namespace(xp):
+        return call(xp, SETITEM, g, 0.0, key=key), g[key]
+    from .._views import _engine_owned
+    if _engine_owned(g, xp):
+        g_values = xp.asarray(g[key], copy=True)
+        g[key] = 0
+        return g, g_values
+    return _setitem_forward(xp, g, 0.0, key=key), g[key]
+
+
+SETITEM = defop("setitem", _setitem_forward, _setitem_vjps,
                 saves=(), broadcasts=True, grad_name="CopySlices", jvp=LINEAR)
 
 

@@ -1,0 +1,488 @@
+"""Views and in-place writes (issue 11): PyTorch's values and gradients, on every device.
+
+Each program is run twice, once with ``torch`` and once with ``xgrad`` as the
+module ``L``, on the same float64 data: the outputs, the first-order gradient
+and the second-order gradient (``create_graph``) must agree. The invariants of
+docs/views.md each have a test: coherence after writes through the base, a view
+and a view of a view; gradients through writes to second order; saved values
+kept intact (where PyTorch refuses); the leaf error; O(slice) writes on NumPy.
+"""
+
+import weakref
+
+import numpy as np
+import pytest
+
+import xgrad
+from xgrad.testing import assert_close
+
+torch = pytest.importorskip("torch")
+
+A = (np.arange(12.0).reshape(3, 4) - 5.5) / 3.0
+
+
+def _leaf(L, values, device, requires_grad=True):
+    values = np.array(values, dtype=np.float64)  # (a copy: xgrad.asarray shares NumPy memory)
+    if L is torch:
+        return torch.tensor(values, dtype=torch.float64, requires_grad=requires_grad)
+    return xgrad.asarray(values, device=device, requires_grad=requires_grad)
+
+
+def _zeros(L, shape, device):
+    if L is torch:
+        return torch.zeros(shape, dtype=torch.float64)
+    return xgrad.zeros(shape, dtype=xgrad.float64, device=device)
+
+
+def _np(t):
+    if t is None:
+        return None
+    if isinstance(t, torch.Tensor):
+        return t.detach().numpy()
+    return np.asarray(t.detach().cpu().numpy())
+
+
+def _run(L, program, device, values):
+    """Outputs, first- and second-order gradients of ``program`` on a leaf of ``values``."""
+    x = _leaf(L, values, device)
+    outs = program(L, x, device)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    loss = sum(((o * o) * (i + 1)).sum() for i, o in enumerate(outs))
+    (g,) = L.autograd.grad(loss, (x,), create_graph=True, allow_unused=True)
+    if g is None:
+        return [_np(o) for o in outs], None, None
+    (gg,) = L.autograd.grad((g * g).sum(), (x,), allow_unused=True)
+    return [_np(o) for o in outs], _np(g), _np(gg)
+
+
+def _check(program, device, values=A, torch_program=None):
+    expected = _run(torch, torch_program or program, None, values)
+    actual = _run(xgrad, program, device, values)
+    for e, a in zip(expected[0], actual[0]):
+        assert_close(a, e, rtol=1e-10, atol=1e-12, msg="values")
+    for name, e, a in (("gradient", expected[1], actual[1]), ("second order", expected[2], actual[2])):
+        if e is None:
+            assert a is None or not np.any(a), name
+        else:
+            assert a is not None, f"{name}: none from xgrad"
+            assert_close(a, e, rtol=1e-10, atol=1e-12, msg=name)
+
+
+# -- the issue's snippets -----------------------------------------------------------------
+
+def snippet_inplace_op_on_row(L, x, device):
+    y = x.clone()
+    y[0].mul_(10)
+    return y
+
+
+def snippet_chained_setitem(L, x, device):
+    y = x.clone()
+    y[0][1] = 9.0
+    return y
+
+
+def snippet_write_to_base_seen_by_view(L, x, device):
+    y = x * 2
+    v = y[:2]
+    y += 1
+    return v, y
+
+
+def snippet_write_seen_by_other_view(L, x, device):
+    c = _zeros(L, (4,), device)
+    w = c[1:]
+    c[0:2] = x[0, :2]
+    return w, c
+
+
+@pytest.mark.parametrize("program", [snippet_inplace_op_on_row, snippet_chained_setitem,
+                                     snippet_write_to_base_seen_by_view,
+                                     snippet_write_seen_by_other_view])
+def test_issue_snippets(device, program):
+    _check(program, device)
+
+
+def test_issue_snippet_leaf_view_error(device):
+    x = _leaf(xgrad, A, device)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is "
+                                           "being used in an in-place operation"):
+        x[0].mul_(2)
+    assert_close(x.detach(), A)  # nothing written
+
+
+# -- coherence: a write through base, view, or view of a view is seen by all ----------------
+
+def coherence_through_view(L, x, device):
+    y = x * 1
+    v = y[1]
+    w = y[:, 2]
+    v += 3                      # writes into y, seen by w
+    return y, v, w
+
+
+def coherence_through_view_of_view(L, x, device):
+    y = x * 1
+    v = y[1:]
+    vv = v[:, 1:3]
+    other = y.t()
+    vv.mul_(x[0, 0])            # a value that requires grad, written two views down
+    return y, v, vv, other
+
+
+def coherence_through_base_setitem(L, x, device):
+    y = x + 0
+    v = y[:, 1]
+    t = y.t()
+    y[1:, 1:3] = x[0, :2] * 5
+    return v, t, y
+
+
+def coherence_unrecorded_base(L, x, device):
+    c = _zeros(L, (3, 4), device)
+    row = c[2]
+    col = c[:, 0]
+    c[2] = 7.0                  # no grad involved: written in place
+    c[:, 0] += 1.0
+    return (row * x[0]).sum() + col.sum() + x.sum() * 0, row, col
+
+
+@pytest.mark.parametrize("program", [coherence_through_view, coherence_through_view_of_view,
+                                     coherence_through_base_setitem, coherence_unrecorded_base])
+def test_coherence(device, program):
+    _check(program, device)
+
+
+# -- the view ops -------------------------------------------------------------------------------
+
+def op_basic_index(L, x, device):
+    y = x * 1
+    y[::2, 1:3] = x[1, :2]
+    y[..., -1] += 2
+    return y
+
+
+def op_reshape_view(L, x, device):
+    y = x * 1
+    r = y.reshape(-1)
+    r[3:6] = x[0, :3] ** 2
+    v = y.view(4, 3)
+    v[1].mul_(3)
+    return y, r, v
+
+
+def op_transpose_permute(L, x, device):
+    y = x * 1
+    t = y.t()
+    t[0] = 5.0
+    y.T[1, 2] = x[2, 3] * 2
+    p = y.permute(1, 0)
+    p[2].add_(x[1, :3])
+    y.mT[3] *= 2
+    z = (x * 1).reshape(2, 2, 3)
+    z.transpose(0, 2)[1, 0] = x[0, :2]
+    return y, t, p, z
+
+
+def op_squeeze_unsqueeze(L, x, device):
+    y = x * 1
+    u = y.unsqueeze(0)
+    u[0, 1] = x[2] * 3
+    s = y[1:2].squeeze(0)
+    s.mul_(x[0])
+    return y, u, s
+
+
+def op_expand(L, x, device):
+    y = x[0:1] * 1
+    e = y.expand(3, 4)
+    e[1] = x[2] * 2           # one row of the expansion: a write into y
+    return y, e
+
+
+def op_narrow(L, x, device):
+    y = x * 1
+    n = L.narrow(y, 1, 1, 2)
+    n.mul_(2)
+    y.narrow(0, 2, 1)[0, 0] = x[0, 0] * x[1, 1]
+    return y, n
+
+
+def op_diagonal(L, x, device):
+    y = x * 1
+    d = y.diagonal()
+    d.mul_(x[0, :3])
+    y.diagonal(1)[0] = 0.5
+    return y, d
+
+
+def op_unbind_split_chunk_read(L, x, device):
+    y = x * 1
+    a, b, c = y.unbind(0)
+    p, q = y.split(2, 1)
+    r, s = y.chunk(2, 0)
+    y[1] = x[2] * 4            # a write into the base: every piece sees it
+    return a, b, c, p, q, r, s
+
+
+def op_unbind_split_chunk_read_torch(L, x, device):
+    # PyTorch refuses to use the pieces of unbind/split/chunk once their base was
+    # written; the same program with indexing
+    y = x * 1
+    y[1] = x[2] * 4
+    return y[0], y[1], y[2], y[:, :2], y[:, 2:], y[:2], y[2:]
+
+
+def op_detach(L, x, device):
+    y = x * 2
+    d = y.detach()
+    with L.no_grad():
+        d[0] = 1.0             # seen by y, not recorded
+    y.add_(1)                  # seen by d
+    return y, d + 0
+
+
+@pytest.mark.parametrize("program", [op_basic_index, op_reshape_view, op_transpose_permute,
+                                     op_squeeze_unsqueeze, op_expand, op_narrow, op_diagonal,
+                                     op_unbind_split_chunk_read, op_detach])
+def test_view_ops(device, program):
+    _check(program, device, torch_program=op_unbind_split_chunk_read_torch
+           if program is op_unbind_split_chunk_read else None)
+
+
+def test_real_imag_views(device):
+    for L in (torch, xgrad):
+        c = L.zeros(3, dtype=L.complex128) if L is torch else \
+            xgrad.zeros(3, dtype=xgrad.complex128, device=device)
+        r, i = c.real, c.imag
+        r[0] = 5.0
+        c.imag[1] = 2.0
+        i[2] += 1.5
+        if L is torch:
+            expected = [_np(c), _np(r), _np(i)]
+        else:
+            for e, a in zip(expected, (c, r, i)):
+                assert_close(a, e)
+
+
+def test_unbind_pieces_are_written_as_views(device):
+    # PyTorch refuses in-place writes into the outputs of unbind/split/chunk under
+    # autograd; xgrad writes them as any other view (the program's gradient): this
+    # compares against the same program written with indexing in PyTorch
+    def xgrad_program(L, x, device):
+        y = x * 1
+        a, b, c = y.unbind(0)
+        b.mul_(x[0])
+        p, q = y.split(2, 1)
+        q[0] = 1.0
+        return y
+
+    def torch_program(L, x, device):
+        y = x * 1
+        y[1].mul_(x[0])
+        y[:, 2:][0] = 1.0
+        return y
+    expected = _run(torch, torch_program, None, A)
+    actual = _run(xgrad, xgrad_program, device, A)
+    for e, a in zip(expected, actual):
+        assert_close(a[0] if isinstance(a, list) else a, e[0] if isinstance(e, list) else e)
+
+
+def test_write_into_expansion_raises(device):
+    for L in (torch, xgrad):
+        y = _zeros(L, (1, 4), device)
+        e = y.expand(3, 4)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            e.mul_(2)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            e[:, 0] = 1.0
+
+
+# -- gradients through writes: keys of every kind, second order -----------------------------
+
+def grad_setitem_keys(L, x, device):
+    y = x * 1
+    idx = L.tensor([2, 0]) if L is torch else xgrad.asarray([2, 0], device=device)
+    y[idx] = x[1] * 3                       # integer array
+    y[1, idx] = x[0, :2] ** 2               # integer array beside an integer
+    v = y[:, 1:]
+    v[idx, 0] = x[2, 3]                     # integer array through a view
+    v[1:, idx] *= x[1, 1]                   # an in-place op on an advanced read-modify-write
+    return y, v
+
+
+def grad_setitem_mask(L, x, device):
+    y = x * 1
+    mask = x > 0.5
+    y[mask] = 0.25                          # boolean mask
+    v = y[1:]
+    v[mask[1:]] = x[0, 0] * 2               # boolean mask through a view
+    return y, v
+
+
+def grad_chained_inplace(L, x, device):
+    y = x.exp()
+    z = y * 1
+    z[0].mul_(x[1])
+    z[1:].sub_(y[0])
+    z[:, 0].add_(x[:, 3] ** 2)
+    z[2][1:3] += x[0, 1:3] * y[1, 0]
+    z.t()[1:, 1].mul_(2)
+    return z
+
+
+@pytest.mark.parametrize("program", [grad_setitem_keys, grad_setitem_mask, grad_chained_inplace])
+def test_gradients_through_writes(device, program):
+    if device.type == "dask" and program is grad_setitem_mask:
+        pytest.skip("boolean-mask assignment on Dask is xgrad/ops/advanced_index.py's (Dask's "
+                    "__setitem__ refuses the mask); see docs/views.md")
+    _check(program, device)
+
+
+# -- saved values stay intact (PyTorch raises; xgrad computes the program's gradient) --------
+
+def test_saved_values_are_kept(device):
+    x = _leaf(xgrad, A, device)
+    y = x.exp()                 # exp saves its output
+    v = y[0]                    # a view taken before the write
+    y[0] = 1.0                  # PyTorch: backward would raise "modified by an inplace operation"
+    assert_close(v, np.ones(4))  # the view sees the write
+    y.sum().backward()
+    expected = np.exp(A)
+    expected[0] = 0.0           # the program as written: row 0 is a constant
+    assert_close(x.grad, expected)
+
+    # the same with PyTorch: it refuses
+    xt = _leaf(torch, A, None)
+    yt = xt.exp()
+    yt[0] = 1.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        yt.sum().backward()
+
+
+def test_saved_view_kept_through_write_into_base(device):
+    x = _leaf(xgrad, A, device)
+    y = x * 1
+    v = y[1]
+    z = (v * v).sum()           # saves v's values
+    y[1].mul_(3)                # a recorded write into y: v sees it
+    assert_close(v, A[1] * 3)
+    z.backward()
+    expected = np.zeros_like(A)
+    expected[1] = 2 * A[1]      # the gradient of the program as written (before the write)
+    assert_close(x.grad, expected)
+
+
+# -- the leaf error ----------------------------------------------------------------------------
+
+def test_leaf_errors(device):
+    x = _leaf(xgrad, A, device)
+    with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad"):
+        x.mul_(2)
+    with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad"):
+        x[0] = 1.0
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+        x.t()[0] = 1.0
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+        x[1:][0].add_(1)
+    with xgrad.no_grad():
+        v = x[1]
+        v.mul_(2)               # an optimizer-style update: allowed, seen by x
+    expected = A.copy()
+    expected[1] *= 2
+    assert_close(x.detach(), expected)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+        v.add_(1)               # the no_grad view, written with grad on
+    x.detach()[2] = 0.0         # through detach: allowed, as PyTorch
+    expected[2] = 0.0
+    assert_close(x.detach(), expected)
+
+
+# -- cost: O(slice) writes on NumPy ------------------------------------------------------------
+
+@pytest.mark.not_on("strict", "dask", reason="the in-place write path is NumPy's and CuPy's: "
+                    "the others copy (docs/views.md)")
+def test_recorded_row_writes_are_in_place(device):
+    p = _leaf(xgrad, np.linspace(0, 1, 4), device)
+    buf = xgrad.zeros((5, 4), dtype=xgrad.float64, device=device)
+    data = weakref.ref(buf._data)     # (a reference would make the buffer shared)
+    for i in range(5):
+        buf[i] = (p * i).sin()
+    assert buf._data is data()        # one buffer, written row by row
+    s = (buf * p).sum()               # the product saves buf's buffer ...
+    buf[0] = p * 10                   # ... so this write copies
+    assert buf._data is not data() and data() is not None
+    s.backward()
+    expected = sum(np.sin(np.linspace(0, 1, 4) * i) + i * np.cos(np.linspace(0, 1, 4) * i)
+                   * np.linspace(0, 1, 4) for i in range(5))
+    assert_close(p.grad, expected)
+
+
+def test_fill_rows_gradient(device):
+    results = []
+    for L in (torch, xgrad):
+        p = _leaf(L, np.linspace(-1, 1, 4), device)
+        buf = _zeros(L, (6, 4), device)
+        for i in range(6):
+            buf[i] = (p * (i + 1)).tanh()
+        (buf * buf).sum().backward()
+        results.append((_np(buf), _np(p.grad)))
+    assert_close(results[1][0], results[0][0])
+    assert_close(results[1][1], results[0][1])
+
+
+# -- is_contiguous and view() ------------------------------------------------------------------
+
+def test_is_contiguous_and_view_errors(device):
+    cases = [
+        lambda L, x: x.t(),
+        lambda L, x: x[:, 1:],
+        lambda L, x: x[1:],
+        lambda L, x: x[::2],
+        lambda L, x: x.unsqueeze(0),
+        lambda L, x: x[0:1].expand(3, 4),
+        lambda L, x: x[:, 0:1].t(),
+        lambda L, x: x.diagonal(),
+        lambda L, x: x.reshape(2, 6)[:, :3],
+        lambda L, x: x.reshape(2, 2, 3).permute(2, 0, 1),
+    ]
+    for i, case in enumerate(cases):
+        t = case(torch, _leaf(torch, A, None, False))
+        a = case(xgrad, _leaf(xgrad, A, device, False))
+        assert a.is_contiguous() == t.is_contiguous(), i
+        for shape in ((-1,), (t.shape[0], -1) if t.dim() else (1,)):
+            try:
+                expected = tuple(t.view(*shape).shape)
+            except RuntimeError:
+                with pytest.raises(RuntimeError, match="view size is not compatible"):
+                    a.view(*shape)
+            else:
+                assert tuple(a.view(*shape).shape) == expected, (i, shape)
+            assert tuple(a.reshape(*shape).shape) == tuple(t.reshape(*shape).shape)
+
+
+def test_reshape_copies_where_view_cannot(device):
+    for L in (torch, xgrad):
+        y = _leaf(L, A, device, False).clone() if L is torch else \
+            _leaf(L, A, device, False) * 1
+        flat = y.t().reshape(-1)     # a copy: writes into it do not reach y
+        flat[0] = 100.0
+        assert _np(y)[0, 0] == A[0, 0]
+        c = y.t().contiguous()       # a copy too
+        c[0, 0] = 100.0
+        assert _np(y)[0, 0] == A[0, 0]
+        r = y.reshape(-1)            # a view
+        r[0] = 100.0
+        assert _np(y)[0, 0] == 100.0
+
+
+# -- views die, the registry does not grow --------------------------------------------------------
+
+def test_view_registry_stays_small(device):
+    x = xgrad.zeros((4, 4), device=device)
+    for i in range(1000):
+        _ = x[i % 4] + 1
+    assert len(x._views or ()) < 40
+    keep = [x[i % 4] for i in range(20)]
+    x[0] = 1.0
+    assert all(np.all(_np(k) == (1.0 if i % 4 == 0 else 0.0)) for i, k in enumerate(keep))

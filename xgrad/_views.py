@@ -1,0 +1,822 @@
+"""Views and in-place writes: one root array, many views, re-derived after every write.
+
+A *view* tensor (the result of an op registered with ``view=True``: basic
+indexing, reshape where PyTorch views, permute/transpose, expand_dims/squeeze,
+broadcast_to, detach, ...) records its *root* (``_base``: the tensor whose data
+it was taken from, never itself a view) and the *chain* of view ops that made
+it from the root (``_chain``: ``((op, params), ...)``). The root keeps a weak
+registry of its live views (``_views``: weak references, pruned as they die).
+
+A write never relies on the backend aliasing memory (array-api-strict and Dask
+arrays need not): a write into a view is a write into its root, "the root with
+the view's region replaced by the new value" (:data:`COPY_SLICES`, PyTorch's
+``CopySlices``); then every live view of the root is *re-derived*: its data by
+running the chain on the root's new data (a cheap view on NumPy and CuPy), and,
+when the write was recorded, its ``grad_fn`` by recording the chain on the
+root's new graph position.
+
+The root's new data is written into its own buffer (O(slice)) when the backend
+can (NumPy, CuPy: the buffer owns its memory) and, for a write autograd records,
+when nothing but the root and its live views refers to that buffer (reference
+counts: no graph node saved it); otherwise the root gets a new buffer and the
+nodes that saved the old one keep it intact (copy-on-write), so backward
+computes the gradient of the program as written. An unrecorded write (no_grad,
+or nothing requires grad) bumps the version counter the root shares with its
+views, so a node that saved the old value raises at backward, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+
+from .autograd.grad_mode import STATE as _GRAD
+from .ops._registry import call, defop, is_backend_namespace, LINEAR
+
+__all__ = ["register_view", "attach", "setitem", "inplace_view", "rederive", "is_contiguous",
+           "view", "contiguous", "COPY_SLICES", "DETACH"]
+
+_getrefcount = sys.getrefcount
+_ref = weakref.ref
+
+# op name -> put(xp, base, value, **params): ``base`` with the op's view of it replaced
+# by ``value`` (raw arrays, a new array; ``base`` is not written)
+_PUT: dict = {}
+# op name -> strides(shape, strides, **params) -> (shape, strides), or None where
+# PyTorch would copy (reshape of a layout it cannot view)
+_STRIDES: dict = {}
+
+
+def register_view(op, *, put=None, strides=None):
+    """Teach the view mechanism about ``op`` (registered with ``defop(..., view=True)``).
+
+    ``put(xp, base, value, **params)`` returns ``base`` with ``op(base)`` replaced by
+    ``value`` (raw arrays). Without it, the op's own VJP gives it: the region is
+    where ``vjp(ones)`` is nonzero and the values are ``vjp(value)`` there, which
+    holds for every view that selects each element at most once (slices,
+    diagonals). ``strides(shape, strides, params)`` gives the output's shape and
+    PyTorch strides (in elements) for ``is_contiguous`` and ``view``; without it
+    the output counts as contiguous.
+    """
+    if put is not None:
+        _PUT[op.name] = put
+    if strides is not None:
+        _STRIDES[op.name] = strides
+    return op
+
+
+# -- view records ----------------------------------------------------------------
+
+_PRUNE_AT = 8
+
+
+def attach(t, a, op, params):
+    """Make ``t`` (the output of view op ``op`` on ``a``) a view of ``a``'s root."""
+    base = a._base
+    if base is None:
+        root = a
+        chain = ((op, params),)
+    else:
+        root = base
+        chain = a._chain + ((op, params),)
+    if op.name == "reshape" and base is not None and _layout(root, chain) is None:
+        # PyTorch's reshape copies where it cannot view: a new root, sharing nothing
+        t._data = t._device.xp.asarray(t._data, copy=True)
+        return
+    t._base = root
+    t._chain = chain
+    t._vc = root._vc
+    if _DERIVING[0]:
+        return  # (a re-derivation's intermediate: not registered)
+    views = root._views
+    if views is None:
+        views = root._views = _Registry()
+        views.live = 1
+        views.append(_ref(t))
+    else:
+        views.append(_ref(t))
+        if len(views) >= _PRUNE_AT and len(views) >= 2 * views.live:
+            _prune(root)
+
+
+class _Registry(list):
+    """A root's weak references to its views; ``live``: how many lived at the last
+    pruning (the list is pruned when it has doubled since: O(1) per view)."""
+
+    __slots__ = ("live",)
+
+
+def _prune(root):
+    views = _Registry(r for r in root._views if r() is not None)
+    views.live = len(views)
+    root._views = views or None
+
+
+def _live(root):
+    """The live views of ``root`` (and prunes the registry)."""
+    views = root._views
+    if views is None:
+        return ()
+    live = []
+    refs = _Registry()
+    for r in views:
+        v = r()
+        if v is not None and v._base is root:
+            live.append(v)
+            refs.append(r)
+    refs.live = len(refs)
+    root._views = refs or None
+    return live
+
+
+def _has_detach(chain):
+    for op, _ in chain:
+        if op is DETACH:
+            return True
+    return False
+
+
+def run_chain(xp, data, chain):
+    """The chain's view of ``data``: raw arrays (forward functions), or tensors
+    (recorded ops) when ``xp`` is xgrad's namespace."""
+    for op, params in chain:
+        data = call(xp, op, data, **params) if params else call(xp, op, data)
+    return data
+
+
+def _derive_data(xp, data, chain):
+    for op, params in chain:
+        data = op.forward(xp, data, **params) if params else op.forward(xp, data)
+    return data
+
+
+_DERIVING = [False]
+
+
+def rederive(root, recorded):
+    """Bring every live view of ``root`` up to date with its data, and (``recorded``:
+    the root's graph position moved) with its ``grad_fn``."""
+    views = _live(root)
+    if not views:
+        return
+    dev = root._device
+    xp = dev.xp
+    from ._tensor import unary
+    for v in views:
+        chain = v._chain
+        if recorded and not _has_detach(chain) and root._requires_grad and _GRAD.enabled:
+            _DERIVING[0] = True
+            try:
+                t = root
+                for op, params in chain:
+                    t = unary(op, t, params)
+            finally:
+                _DERIVING[0] = False
+            v._data = t._data
+            v._grad_fn = t._grad_fn
+            v._output_nr = t._output_nr
+            v._requires_grad = t._requires_grad
+        else:
+            v._data = _derive_data(xp, root._data, chain)
+        v._vc = root._vc
+
+
+# -- putting a value back through a chain ---------------------------------------------
+
+def _put_getitem(xp, base, value, *, key):
+    out = xp.asarray(base, copy=True)
+    if isinstance(key, tuple) and any(k is None for k in key):  # new axes: not in the base
+        key = tuple(k for k in key if k is not None)
+        value = xp.reshape(value, tuple(out[key].shape))
+    out[key] = value
+    return out
+
+
+def _put_reshape(xp, base, value, **params):
+    return xp.reshape(value, tuple(base.shape))
+
+
+def _put_permute(xp, base, value, *, axes):
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a] = i
+    return xp.permute_dims(value, tuple(inverse))
+
+
+def _put_transpose(xp, base, value):
+    return xp.matrix_transpose(value)
+
+
+def _put_broadcast(xp, base, value, *, shape):
+    # only reached where the expansion added no element (writes into a real
+    # broadcast raise first, as in PyTorch)
+    return xp.reshape(value, tuple(base.shape))
+
+
+def _put_identity(xp, base, value, **params):
+    return value
+
+
+def _put_real(xp, base, value):
+    return xp.astype(value, base.dtype) + 1j * xp.imag(base)
+
+
+def _put_imag(xp, base, value):
+    return xp.real(base) + 1j * xp.astype(value, base.dtype)
+
+
+def _put_generic(op, xp, base, value, params):
+    """``base`` with ``op``'s view replaced by ``value``, from the op's VJP: the
+    region is where the VJP of ones is nonzero (views select each element once)."""
+    rule = op.vjps[0]
+    out = op.forward(xp, base, **params)
+    region = rule(xp, xp.ones_like(out), out, base, **params) != 0
+    placed = rule(xp, value, out, base, **params)
+    return xp.where(region, placed, base)
+
+
+def put_chain(xp, base, chain, value):
+    """``base`` (raw) with the chain's view of it replaced by ``value``: a new array."""
+    bases = [base]
+    for op, params in chain[:-1]:
+        bases.append(op.forward(xp, bases[-1], **params) if params else op.forward(xp, bases[-1]))
+    # below a broadcast, where the write lands matters (each element of the base appears
+    # several times in the expansion): carry the written region along until then
+    region = None
+    if any(op.name == "broadcast_to" for op, _ in chain):
+        region = xp.ones(tuple(value.shape), dtype=xp.bool)
+    for (op, params), b in zip(reversed(chain), reversed(bases)):
+        if op.name == "broadcast_to":
+            value = _put_into_broadcast(xp, b, value, region)
+            region = None if not any(o.name == "broadcast_to" for o, _ in chain[:chain.index(
+                (op, params))]) else xp.ones(tuple(b.shape), dtype=xp.bool)
+            continue
+        put = _PUT.get(op.name)
+        if region is not None:
+            falses = xp.zeros(tuple(b.shape), dtype=xp.bool)
+            region = put(xp, falses, region, **params) if put is not None and params else \
+                put(xp, falses, region) if put is not None else \
+                _put_generic(op, xp, falses, region, params or {})
+        if put is not None:
+            value = put(xp, b, value, **params) if params else put(xp, b, value)
+        else:
+            value = _put_generic(op, xp, b, value, params or {})
+    return value
+
+
+def _put_into_broadcast(xp, base, value, region):
+    """``base`` with the written ``region`` of its expansion ``value`` put back (the
+    region holds each element of ``base`` at most once: overlapping writes raised)."""
+    lead = value.ndim - base.ndim
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(base.shape)
+                                      if s == 1 and value.shape[lead + i] != 1)
+    shape = tuple(base.shape)
+    if not axes:
+        return xp.reshape(value, shape)
+    placed = xp.reshape(xp.sum(xp.where(region, value, xp.zeros_like(value)), axis=axes), shape)
+    hit = xp.reshape(xp.any(region, axis=axes), shape)
+    return xp.where(hit, xp.astype(placed, base.dtype), base)
+
+
+def _aliased_target(data, chain, xp):
+    """The chain's view of ``data`` when it is a view of ``data``'s memory (NumPy,
+    CuPy), else None."""
+    target = _derive_data(xp, data, chain)
+    if target is data or getattr(target, "base", None) is data:
+        flags = getattr(target, "flags", None)
+        if flags is None or flags.writeable:
+            return target
+    return None
+
+
+def _copy_slices_forward(xp, base, value, *, chain, shape):
+    return put_chain(xp, base, chain, value)
+
+
+def _copy_slices_vjps(xp, g, out, base, value, *, chain, shape):
+    if not is_backend_namespace(xp):  # create_graph: both recorded, so differentiable again
+        zeros = xp.zeros(shape, dtype=g.dtype, device=g.device)
+        return call(xp, COPY_SLICES, g, zeros, chain=chain, shape=shape), run_chain(xp, g, chain)
+    if _engine_owned(g, xp):
+        target = _aliased_target(g, chain, xp)
+        if target is not None:
+            g_value = xp.asarray(target, copy=True)
+            target[...] = 0
+            return g, g_value
+    g_value = _derive_data(xp, g, chain)
+    return put_chain(xp, g, chain, xp.zeros(shape, dtype=g.dtype)), g_value
+
+
+# The references to an incoming gradient array while a node's ``vjp_all`` rule runs
+# (``Node.apply`` and the batched engine's ``_batched_node_apply`` alike): the
+# engine's buffer list, ``apply``'s variable ``g``, the call ``vjp_all(xp, g, out,
+# *inputs, **params)`` (CPython keeps its own references to the arguments of a call
+# with ``*``/``**``), the rule's parameter, :func:`_engine_owned`'s parameter and
+# getrefcount's argument. Measured once on a replica of that call, so the count
+# follows the interpreter's calling convention; one more means someone else holds it.
+def _replica_count():
+    class _Probe:
+        pass
+
+    def owned(g, xp):
+        return _getrefcount(g)
+
+    def rule(xp, g, out, *inputs, key=None):
+        return owned(g, xp)
+
+    def apply(grads, inputs, params):
+        g = grads[0]
+        return [rule(None, g, None, *inputs, **params) for _ in (0,)][0]
+    return apply([_Probe()], (None, None), {"key": None})
+
+
+_ENGINE_REFS = _replica_count()
+
+
+def _engine_owned(g, xp):
+    """Whether the incoming gradient array belongs to the engine alone (a rule may then
+    write it in place): its backend owns the memory and nothing else refers to it
+    (the engine's own in-place gradient sums rest on the same count)."""
+    backend = getattr(xp, "__xgrad_backend__", None)
+    return backend is not None and backend.owns(g) and _getrefcount(g) <= _ENGINE_REFS
+
+
+COPY_SLICES = defop("copy_slices", _copy_slices_forward, _copy_slices_vjps, saves=(),
+                    jvp=LINEAR, grad_name="CopySlices")
+
+
+def _detach_forward(xp, x):
+    return x
+
+
+DETACH = defop("detach_view", _detach_forward, None, saves=(), view=True, grad_name="DetachBackward0")
+
+
+# -- writes ---------------------------------------------------------------------------
+
+LEAF_VIEW_MESSAGE = ("a view of a leaf Variable that requires grad is being used in an in-place "
+                     "operation.")
+LEAF_MESSAGE = ("a leaf Variable that requires grad is being used in an in-place operation. "
+                "Wrap it in `with xgrad.no_grad():` if you mean to update it, or use an "
+                "out-of-place operation.")
+OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-to tensor refers "
+                   "to a single memory location. Please clone() the tensor before performing "
+                   "the operation.")
+
+
+def _exclusive(root):
+    """Whether the root's buffer may be written in place by a recorded write: the
+    backend owns it, and only the root and its live views refer to it (no graph
+    node saved it or a view of it, no one else holds it)."""
+    data = root._data
+    if not root._device.backend.owns(data):
+        return False
+    expected = 3  # root._data, ``data``, getrefcount's argument
+    views = root._views
+    if views is not None:
+        for r in views:
+            v = r()
+            if v is None:
+                continue
+            d = v._data
+            if d is data:
+                expected += 1
+            elif getattr(d, "base", None) is data:
+                expected += 1
+                if _getrefcount(d) > 3:  # v._data, ``d``, the argument
+                    return False
+            d = None
+    return _getrefcount(data) == expected
+
+
+def _check_overlap(t):
+    """PyTorch refuses writes into a view where several elements share memory."""
+    for op, _ in t._chain:
+        if op.name == "broadcast_to":
+            layout = _layout(t._base, t._chain)
+            if layout is not None:
+                for size, stride in zip(*layout):
+                    if size > 1 and stride == 0:
+                        raise RuntimeError(OVERLAP_MESSAGE)
+            return
+
+
+def _cast_to(t, result):
+    """``result`` as ``t``'s dtype and shape (PyTorch: an in-place result is cast to
+    the written tensor's dtype where the cast is safe)."""
+    if tuple(result._data.shape) != tuple(t._data.shape):
+        raise RuntimeError(f"output with shape {t.shape} doesn't match the broadcast "
+                           f"shape {result.shape}")
+    if result._data.dtype != t._data.dtype:
+        raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output "
+                           f"type {t.dtype}")
+    return result
+
+
+def _adopt_root(root, result):
+    """The root takes ``result``'s data and graph position; its views follow."""
+    root._data = result._data
+    root._requires_grad = result._requires_grad
+    root._grad_fn = result._grad_fn
+    root._output_nr = result._output_nr
+    root._vc = result._vc
+    root._cow = False
+    rederive(root, True)
+
+
+def inplace_view(t, others, compute, write):
+    """An in-place update of view ``t`` (see ``_tensor._inplace``): a write into its root."""
+    root = t._base
+    chain = t._chain
+    _check_overlap(t)
+    detached = _has_detach(chain)
+    recorded = _GRAD.enabled and (t._requires_grad or (root._requires_grad and not detached) or any(
+        getattr(o, "_requires_grad", False) for o in others))
+    xp = t._device.xp
+    if recorded and detached:
+        # a write through detach(): autograd sees only the detached tensor (PyTorch's
+        # non-differentiable view); the root's data changes unrecorded
+        result = _cast_to(t, compute())
+        _write_unrecorded(root, chain, result._data, None)
+        t._requires_grad = result._requires_grad
+        t._grad_fn = result._grad_fn
+        t._output_nr = result._output_nr
+        return t
+    if recorded:
+        if root._grad_fn is None and root._requires_grad:
+            raise RuntimeError(LEAF_VIEW_MESSAGE)
+        new = _cast_to(t, compute())
+        params = {"chain": chain, "shape": tuple(new._data.shape)}
+        result = _record_copy_slices(root, new, params, xp)
+        _adopt_root(root, result)
+        return t
+    if root._device.backend.owns(root._data) and not root._cow:
+        target = _aliased_target(root._data, chain, xp)
+        if target is not None:
+            write(target)
+            root._vc[0] += 1
+            rederive(root, False)
+            return t
+    new = compute()
+    _write_unrecorded(root, chain, _cast_to(t, new)._data, None)
+    return t
+
+
+def _write_unrecorded(root, chain, value, write):
+    xp = root._device.xp
+    root._data = put_chain(xp, root._data, chain, value)
+    root._cow = False
+    root._vc[0] += 1
+    rederive(root, False)
+
+
+def _record_copy_slices(root, new, params, xp):
+    from ._tensor import apply
+    from .autograd.graph import record
+    if _exclusive(root):
+        data = root._data
+        target = _aliased_target(data, params["chain"], xp)
+        if target is not None:
+            target[...] = new._data
+            target = None
+            return record(COPY_SLICES, (root, new), (data, new._data), data, params, root._device)
+    return apply(COPY_SLICES, (root, new), params)
+
+
+def setitem(t, key, value):
+    """``t[key] = value``: written in place where it can be (O(slice) on NumPy),
+    recorded as PyTorch's CopySlices when autograd is involved; any key
+    ``t[key]`` accepts (advanced keys: :mod:`xgrad.ops.advanced_index`)."""
+    from ._tensor import _FW, Tensor, _device_mismatch, inplace
+    from .ops import indexing
+    from .ops.advanced_index import write_raw
+    if isinstance(value, Tensor):
+        if value._device is not t._device:
+            raise _device_mismatch(t._device, value._device)
+        data = value._data
+    else:
+        data = value
+    dev = t._device
+    raw, advanced, _ = indexing.normalize_key(key, dev, t._data.ndim)
+
+    def write(buf):
+        if advanced:
+            return write_raw(dev, buf, key, value)
+        buf[raw] = data
+        return buf
+    if t._base is not None and not advanced:
+        # a write into the view t[key] of t's root: only that region is computed
+        w = indexing.getitem(t, key)
+
+        def write_all(buf):
+            buf[...] = data
+            return buf
+        return inplace(w, (value,), lambda: _value_as(w, value), write_all)
+    if t._base is not None or (_FW.depth and (t._fw or getattr(value, "_fw", None))):
+        return inplace(t, (value,), lambda: indexing.setitem_result(t, key, value), write)
+    recorded = _GRAD.enabled and (t._requires_grad or getattr(value, "_requires_grad", False))
+    if recorded:
+        if t._grad_fn is None and t._requires_grad:
+            raise RuntimeError(LEAF_MESSAGE)
+        if not advanced and _exclusive(t):
+            from .autograd.graph import record
+            buf = t._data
+            buf[raw] = data
+            result = record(indexing.SETITEM, (t, value), (buf, data), buf, {"key": raw}, dev)
+        else:
+            result = indexing.setitem_result(t, key, value)
+        _adopt_root(t, result)
+        return t
+    if dev.backend.owns(t._data) and not t._cow:
+        t._data = write(t._data)
+    elif advanced:
+        t._data = write_raw(dev, dev.xp.asarray(t._data, copy=True), key, value)
+    else:
+        t._data = indexing.SETITEM.forward(dev.xp, t._data, data, key=raw)
+    t._cow = False
+    t._vc[0] += 1
+    if t._views is not None:
+        rederive(t, False)
+    return t
+
+
+def _value_as(w, value):
+    """``value`` as the new value of ``w``: its dtype, broadcast to its shape."""
+    from ._tensor import Tensor, _wrap
+    from .ops.creation_ops import astype
+    from .ops.manipulation import broadcast_to
+    dev = w._device
+    if not isinstance(value, Tensor):
+        xp = dev.xp
+        data = xp.asarray(value, dtype=w._data.dtype, device=w._data.device) \
+            if not hasattr(value, "dtype") else xp.astype(value, w._data.dtype)
+        return _wrap(xp.asarray(xp.broadcast_to(data, tuple(w._data.shape)), copy=True), dev)
+    if value._data.dtype != w._data.dtype:
+        value = astype(value, w.dtype)
+    if tuple(value._data.shape) != tuple(w._data.shape):
+        value = broadcast_to(value, tuple(w._data.shape))
+    return value
+
+
+# -- strides (PyTorch's layout, for is_contiguous and view) -----------------------------------
+
+def _contiguous_strides(shape):
+    strides = []
+    n = 1
+    for s in reversed(shape):
+        strides.append(n)
+        n *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+def _layout(root, chain):
+    """The (shape, strides) PyTorch would give the chain's view of a contiguous root,
+    or None where a reshape in the chain could not view (PyTorch copies there)."""
+    shape = tuple(root._data.shape)
+    strides = _contiguous_strides(shape)
+    for op, params in chain:
+        rule = _STRIDES.get(op.name)
+        if rule is None:
+            return None if op.name == "reshape" else (shape, _contiguous_strides(shape))
+        out = rule(shape, strides, params or {})
+        if out is None:
+            return None
+        shape, strides = out
+    return shape, strides
+
+
+def _is_contiguous_layout(shape, strides):
+    if any(s == 0 for s in shape):
+        return True
+    expected = 1
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size != 1:
+            if stride != expected:
+                return False
+            expected *= size
+    return True
+
+
+def _getitem_strides(shape, strides, p):
+    key = p["key"]
+    parts = key if isinstance(key, tuple) else (key,)
+    consumed = sum(1 for k in parts if k is not None and k is not Ellipsis)
+    out_shape, out_strides = [], []
+    d = 0
+    for k in parts:
+        if k is Ellipsis:
+            for _ in range(len(shape) - consumed):
+                out_shape.append(shape[d])
+                out_strides.append(strides[d])
+                d += 1
+        elif k is None:
+            out_shape.append(1)
+            out_strides.append(out_strides[-1] if out_strides else 1)
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(shape[d])
+            out_shape.append(len(range(start, stop, step)))
+            out_strides.append(strides[d] * step)
+            d += 1
+        elif isinstance(k, (int, bool)) or hasattr(k, "__index__"):
+            d += 1
+        else:
+            return shape, _contiguous_strides(shape)  # (advanced keys are not views)
+    while d < len(shape):
+        out_shape.append(shape[d])
+        out_strides.append(strides[d])
+        d += 1
+    return tuple(out_shape), tuple(out_strides)
+
+
+def _resolve_shape(shape, numel):
+    shape = tuple(shape)
+    if -1 in shape:
+        known = 1
+        for s in shape:
+            if s != -1:
+                known *= s
+        shape = tuple(numel // known if s == -1 and known else (0 if s == -1 else s) for s in shape)
+    return shape
+
+
+def compute_stride(old_shape, old_strides, new_shape):
+    """PyTorch's ``computeStride``: the strides of ``view(new_shape)``, or None."""
+    numel = 1
+    for s in old_shape:
+        numel *= s
+    if numel == 0:
+        return _contiguous_strides(new_shape) if tuple(old_shape) != tuple(new_shape) else old_strides
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base_stride = old_strides[-1] if old_strides else 1
+    tensor_numel = 1
+    view_numel = 1
+    for tensor_d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[tensor_d]
+        if tensor_d == 0 or (old_shape[tensor_d - 1] != 1 and
+                             old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base_stride
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base_stride = old_strides[tensor_d - 1]
+                tensor_numel = 1
+                view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(new_strides)
+
+
+def _reshape_rule(shape, strides, params):
+    numel = 1
+    for s in shape:
+        numel *= s
+    new_shape = _resolve_shape(params["shape"], numel)
+    if not shape:
+        return new_shape, _contiguous_strides(new_shape)
+    new_strides = compute_stride(shape, strides, new_shape)
+    return None if new_strides is None else (new_shape, new_strides)
+
+
+def _permute_strides(shape, strides, p):
+    axes = p["axes"]
+    axes = tuple(a % len(shape) for a in axes)
+    return tuple(shape[a] for a in axes), tuple(strides[a] for a in axes)
+
+
+def _transpose_strides(shape, strides, p):
+    return shape[:-2] + (shape[-1], shape[-2]), strides[:-2] + (strides[-1], strides[-2])
+
+
+def _expand_dims_strides(shape, strides, p):
+    axis = p["axis"]
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    shape, strides = list(shape), list(strides)
+    n = len(shape) + len(axes)
+    for a in sorted(a % n for a in axes):
+        stride = shape[a] * strides[a] if a < len(shape) else 1
+        shape.insert(a, 1)
+        strides.insert(a, stride)
+    return tuple(shape), tuple(strides)
+
+
+def _squeeze_strides(shape, strides, p):
+    axis = p["axis"]
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    drop = {a % len(shape) for a in axes} if shape else set()
+    return (tuple(s for i, s in enumerate(shape) if i not in drop),
+            tuple(s for i, s in enumerate(strides) if i not in drop))
+
+
+def _broadcast_strides(shape, strides, params):
+    target = tuple(params["shape"])
+    lead = len(target) - len(shape)
+    out = []
+    for i, size in enumerate(target):
+        if i < lead:
+            out.append(0)
+        else:
+            s, st = shape[i - lead], strides[i - lead]
+            out.append(0 if s == 1 and size != 1 else st)
+    return target, tuple(out)
+
+
+def _diagonal_strides(shape, strides, p):
+    n = len(shape)
+    offset, d1, d2 = p.get("offset", 0), p.get("dim1", 0) % n, p.get("dim2", 1) % n
+    m, k = shape[d1], shape[d2]
+    length = max(0, min(m + min(offset, 0), k - max(offset, 0)))
+    rest = [i for i in range(n) if i not in (d1, d2)]
+    return (tuple(shape[i] for i in rest) + (length,),
+            tuple(strides[i] for i in rest) + (strides[d1] + strides[d2],))
+
+
+def _complex_part_strides(shape, strides, p):
+    return shape, tuple(2 * s for s in strides)
+
+
+def _identity_strides(shape, strides, p):
+    return shape, strides
+
+
+def _install():
+    from .ops import indexing, linalg, manipulation as M
+    register_view(indexing.GETITEM, put=_put_getitem, strides=_getitem_strides)
+    _PUT["reshape"] = _put_reshape
+    _STRIDES["reshape"] = _reshape_rule
+    _PUT["expand_dims"] = _put_reshape
+    _STRIDES["expand_dims"] = _expand_dims_strides
+    _PUT["squeeze"] = _put_reshape
+    _STRIDES["squeeze"] = _squeeze_strides
+    _PUT["broadcast_to"] = _put_broadcast
+    _STRIDES["broadcast_to"] = _broadcast_strides
+    register_view(M.PERMUTE_DIMS, put=_put_permute, strides=_permute_strides)
+    register_view(linalg.MATRIX_TRANSPOSE, put=_put_transpose, strides=_transpose_strides)
+    register_view(DETACH, put=_put_identity, strides=_identity_strides)
+    _STRIDES["diagonal"] = _diagonal_strides  # (xgrad.ops.joining.DIAGONAL; put: from its VJP)
+    from .ops import elementwise as E
+    E.real.op.view = True  # PyTorch's x.real and x.imag are views of x
+    E.imag.op.view = True
+    _PUT["real"] = _put_real
+    _STRIDES["real"] = _complex_part_strides
+    _PUT["imag"] = _put_imag
+    _STRIDES["imag"] = _complex_part_strides
+
+
+# -- public helpers: is_contiguous, view, contiguous, detach -----------------------------------
+
+def is_contiguous(self, memory_format=None) -> bool:
+    """Whether PyTorch would lay this tensor out contiguously (row-major, no gaps):
+    False for views that transpose, permute, step, expand or take part of inner axes."""
+    if self._base is None:
+        return True
+    layout = _layout(self._base, self._chain)
+    return True if layout is None else _is_contiguous_layout(*layout)
+
+
+VIEW_MESSAGE = ("view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+
+
+def view(self, *shape):
+    """The same data in a new shape, always sharing it: PyTorch's error where the
+    tensor's layout cannot be viewed that way (``reshape`` copies there)."""
+    from .ops.manipulation import reshape
+    if len(shape) == 1 and not isinstance(shape[0], int):
+        shape = shape[0]
+        if not isinstance(shape, (tuple, list)) and hasattr(shape, "__iter__"):
+            shape = tuple(shape)
+        elif not isinstance(shape, (tuple, list)):
+            raise TypeError(f"view() takes a shape (ints), not {type(shape).__name__}")
+    shape = tuple(int(s) for s in shape)
+    if self._base is not None:
+        layout = _layout(self._base, self._chain)
+        if layout is not None:
+            numel = 1
+            for s in layout[0]:
+                numel *= s
+            new_shape = _resolve_shape(shape, numel)
+            if layout[0] and compute_stride(layout[0], layout[1], new_shape) is None:
+                raise RuntimeError(VIEW_MESSAGE)
+    return reshape(self, shape)
+
+
+def contiguous(self, memory_format=None):
+    """``self`` when contiguous, else a contiguous copy (a new tensor, as PyTorch)."""
+    if is_contiguous(self):
+        return self
+    from .ops.creation_ops import clone
+    return clone(self)
+
+
+def detach(self):
+    """A tensor sharing this one's data (a write into either is seen by both) that
+    is not part of any graph."""
+    from ._tensor import unary
+    return unary(DETACH, self)
+
+from .autograd import graph as _graph_module  # noqa: E402
+_graph_module._attach = attach
