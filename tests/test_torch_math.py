@@ -635,3 +635,33 @@ def test_two_input_modules_against_torch(device):
         bt.weight.copy_(torch.from_numpy(to_numpy(bx.weight.detach())))
         bt.bias.copy_(torch.from_numpy(to_numpy(bx.bias.detach())))
     close(bx(X(P1[:, :3], device), X(P2, device)), bt(T(P1[:, :3]), T(P2)))
+
+
+@pytest.mark.parametrize("kw", [{}, {"spacing": 0.5}, {"spacing": [2.0, 0.5], "edge_order": 2},
+                                {"dim": 1, "edge_order": 2}, {"dim": -2}])
+def test_gradient_against_torch(device, kw):
+    a = R.standard_normal((4, 5))
+    fx = lambda x: xgrad.gradient(x, **kw)  # noqa: E731
+    ft = lambda x: torch.gradient(x, **kw)  # noqa: E731
+    against_torch(fx, ft, [a], device)
+
+
+def test_gradient_coordinates(device):
+    a = R.standard_normal((3, 5))
+    cx, ct = [0.0, 0.5, 2.0], [0.0, 1.0, 1.5, 3.0, 3.25]
+    for order in (1, 2):
+        got = xgrad.gradient(X(a, device), spacing=[X(cx, device), X(ct, device)], edge_order=order)
+        want = torch.gradient(T(a), spacing=[T(cx), T(ct)], edge_order=order)
+        close(got, want)
+
+
+def test_unique_consecutive(device):
+    a = np.array([1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 1.0, 1.0])
+    for kw in ({}, {"return_inverse": True}, {"return_counts": True},
+               {"return_inverse": True, "return_counts": True}):
+        close(xgrad.unique_consecutive(X(a, device), **kw), torch.unique_consecutive(T(a), **kw))
+    m = np.array([[1, 2], [1, 2], [3, 4], [1, 2]])
+    close(xgrad.unique_consecutive(X(m, device), return_counts=True, dim=0),
+          torch.unique_consecutive(torch.tensor(m), return_counts=True, dim=0))
+    close(X(m.reshape(2, 4), device).unique_consecutive(return_inverse=True),
+          torch.tensor(m.reshape(2, 4)).unique_consecutive(return_inverse=True))

@@ -37,14 +37,14 @@ __all__ = [
     "erf", "erfc", "erfinv", "exp2", "rsqrt", "lerp", "logaddexp2", "xlogy", "logit", "sinc",
     "lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sgn", "frac", "fmod", "heaviside",
     "nan_to_num", "clamp_min", "clamp_max", "deg2rad", "rad2deg", "float_power", "angle", "fix",
-    "frexp", "ldexp", "conj_physical", "arccosh", "arcsinh", "arctanh", "arctan2", "arccos",
+    "frexp", "ldexp", "conj_physical", "bitwise_not", "gradient", "arccosh", "arcsinh", "arctanh", "arctan2", "arccos",
     "arcsin", "arctan", "sigmoid", "softmax", "log_softmax", "logsumexp",
     # comparison
     "isclose", "allclose", "isin", "isreal", "isneginf", "isposinf", "fmax", "fmin", "eq", "ne",
     "lt", "le", "gt", "ge", "greater", "less", "topk", "kthvalue", "msort",
     # reductions and scans
     "cummax", "cummin", "logcumsumexp", "median", "nanmedian", "mode", "nansum", "nanmean",
-    "std_mean", "var_mean", "aminmax", "quantile", "nanquantile", "dist",
+    "std_mean", "var_mean", "aminmax", "quantile", "nanquantile", "dist", "unique_consecutive",
 ]
 
 # PyTorch's named tuples (torch.return_types.*)
@@ -338,6 +338,94 @@ def ldexp(input, other):
     """input * 2 ** other."""
     other = _float(other) if isinstance(other, Tensor) else float(other)
     return _float(input) * E.pow(2.0, other)
+
+
+bitwise_not = E.bitwise_invert
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """Derivative estimates along ``dim`` (all dims by default): central differences
+    inside, one-sided (``edge_order`` 1 or 2) at the ends. ``spacing``: a number, one
+    number per dim, or one 1-D coordinate tensor per dim. Returns a tuple."""
+    x = _float(input)
+    if edge_order not in (1, 2):
+        raise ValueError(f"torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = list(range(x.ndim)) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    dims = [_one_dim(x, d) for d in dims]
+    if isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or "
+                               f"a list of length {len(dims)} but got a list of length {len(spacing)}")
+        spacings = list(spacing)
+    else:
+        spacings = [spacing] * len(dims)
+    return tuple(_gradient_1d(x, d, h, edge_order) for d, h in zip(dims, spacings))
+
+
+def _gradient_1d(x, d, h, edge_order):
+    n = x.shape[d]
+    if n < edge_order + 1:
+        raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                           "edge_order+1")
+
+    def sl(start, stop=None):
+        return x[(slice(None),) * d + (slice(start, stop), Ellipsis)]
+
+    def shaped(v):  # a 1-D tensor of spacings along d, broadcast against x
+        return reshape(v, (-1,) + (1,) * (x.ndim - d - 1))
+    if isinstance(h, Tensor):  # coordinates
+        c = _float(h)
+        dx = c[1:] - c[:-1]
+        hl, hr = shaped(dx[:-1]), shaped(dx[1:])
+        inner = (hl * hl * sl(2) - hr * hr * sl(0, -2) + (hr * hr - hl * hl) * sl(1, -1)) / (hl * hr * (hl + hr))
+        d0, d1 = c[1] - c[0], c[2] - c[1] if n > 2 else None
+        e0, e1 = c[-2] - c[-3] if n > 2 else None, c[-1] - c[-2]
+    else:
+        inner = (sl(2) - sl(0, -2)) / (2.0 * h)
+        d0 = d1 = e0 = e1 = h
+    if edge_order == 1:
+        first = (sl(1, 2) - sl(0, 1)) / d0
+        last = (sl(-1) - sl(-2, -1)) / e1
+    else:
+        first = (-(2 * d0 + d1) / (d0 * (d0 + d1)) * sl(0, 1) + (d0 + d1) / (d0 * d1) * sl(1, 2)
+                 - d0 / (d1 * (d0 + d1)) * sl(2, 3))
+        last = (e1 / (e0 * (e0 + e1)) * sl(-3, -2) - (e1 + e0) / (e0 * e1) * sl(-2, -1)
+                + (2 * e1 + e0) / (e1 * (e0 + e1)) * sl(-1))
+    from .ops.manipulation import concat
+    return concat([first, inner, last], axis=d)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """The input with each run of equal consecutive elements (or slices along ``dim``)
+    collapsed to one; optionally the run index of every element and the run lengths."""
+    x = _t(input)
+    xp, a = _raw(x)
+    flat = dim is None
+    if flat:
+        a = xp.reshape(a, (-1,))
+        d = 0
+    else:
+        d = _one_dim(x, dim)
+    am = xp.moveaxis(a, d, 0)
+    n = am.shape[0]
+    if n == 0:
+        change = xp.zeros((0,), dtype=xp.bool, device=a.device)
+    else:
+        diff = am[1:, ...] != am[:-1, ...]
+        if diff.ndim > 1:
+            diff = xp.any(xp.reshape(diff, (n - 1, -1)), axis=1)
+        change = xp.concat([xp.ones((1,), dtype=xp.bool, device=a.device), diff])
+    run = xp.cumulative_sum(xp.astype(change, xp.int64)) - 1
+    starts = xp.nonzero(change)[0]
+    out = xp.moveaxis(xp.take(am, starts, axis=0), 0, d)
+    result = [_wrap(out, x._device)]
+    if return_inverse:
+        inv = run if flat and x.ndim != 1 else run
+        result.append(_wrap(xp.reshape(inv, tuple(x.shape)) if flat else inv, x._device))
+    if return_counts:
+        ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=a.device)])
+        result.append(_wrap(xp.astype(ends - starts, xp.int64), x._device))
+    return result[0] if len(result) == 1 else tuple(result)
 
 
 arccosh, arcsinh, arctanh = E.acosh, E.asinh, E.atanh
@@ -772,4 +860,18 @@ Tensor.polygamma = lambda self, n: polygamma(n, self)
 Tensor.greater_equal = lambda self, other: E.greater_equal(self, other)
 Tensor.less_equal = lambda self, other: E.less_equal(self, other)
 Tensor.not_equal = lambda self, other: E.not_equal(self, other)
+Tensor.absolute = lambda self: E.abs(self)
+Tensor.positive = lambda self: E.positive(self)
+Tensor.subtract = lambda self, other, *, alpha=1: E.subtract(self, other if alpha == 1 else other * alpha)
+Tensor.copysign = lambda self, other: E.copysign(self, other)
+Tensor.nextafter = lambda self, other: E.nextafter(self, other)
+Tensor.logical_xor = lambda self, other: E.logical_xor(self, other)
+Tensor.bitwise_not = lambda self: E.bitwise_invert(self)
+Tensor.bitwise_and = lambda self, other: E.bitwise_and(self, other)
+Tensor.bitwise_or = lambda self, other: E.bitwise_or(self, other)
+Tensor.bitwise_xor = lambda self, other: E.bitwise_xor(self, other)
+Tensor.bitwise_left_shift = lambda self, other: E.bitwise_left_shift(self, other)
+Tensor.bitwise_right_shift = lambda self, other: E.bitwise_right_shift(self, other)
+Tensor.unique_consecutive = lambda self, return_inverse=False, return_counts=False, dim=None: \
+    unique_consecutive(self, return_inverse, return_counts, dim)
 del _name
