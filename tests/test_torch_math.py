@@ -194,6 +194,8 @@ BINARY = {
     "maximum_ties": (xgrad.maximum, torch.maximum, [np.round(A), np.round(A[::-1])]),
     "float_power_t": (xgrad.float_power, torch.float_power, [POS, A]),
     "zeta": (xgrad.special.zeta, torch.special.zeta, [POS + 1.5, POS]),
+    "igamma": (xgrad.igamma, torch.igamma, [POS * 3, POS[::-1] * 4]),
+    "igammac": (xgrad.special.gammaincc, torch.special.gammaincc, [POS * 3, POS[::-1] * 4]),
     "dist": (xgrad.dist, torch.dist, [A, A[::-1]]),
     "dist_p3": (lambda a, b: xgrad.dist(a, b, 3), lambda a, b: torch.dist(a, b, 3), [A, A[::-1]]),
 }
@@ -209,9 +211,11 @@ def test_unary_against_torch(device, name):
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_binary_against_torch(device, name):
     fx, ft, arrays = BINARY[name]
-    diff = [1] if name == "zeta" else None  # PyTorch differentiates zeta in q only
+    # PyTorch differentiates zeta and the incomplete gamma functions in their second argument only
+    diff = [1] if name in ("zeta", "igamma", "igammac") else None
     # PyTorch has no forward AD for zeta, and its fmax/fmin JVP uses > where its VJP uses >=
-    against_torch(fx, ft, arrays, device, diff=diff, jvp=name not in ("zeta", "fmax", "fmin", "fmax_ties"))
+    against_torch(fx, ft, arrays, device, diff=diff,
+                  jvp=name not in ("zeta", "igamma", "igammac", "fmax", "fmin", "fmax_ties"))
 
 
 def test_tensor_methods(device):
@@ -285,6 +289,20 @@ def test_polygamma_and_zeta_ranges(device):
                                npy(torch.special.zeta(T(s), T(q))), rtol=1e-12)
 
 
+def test_incomplete_gamma_ranges(device):
+    a = np.geomspace(1e-3, 500, 25)
+    x = np.concatenate([np.geomspace(1e-5, 1500, 40), [0.0, np.inf]])
+    A_, X_ = [v.ravel() for v in np.meshgrid(a, x)]
+    A_ = np.concatenate([A_, [0.0, 0.0, -1.0, 2.0, np.nan]])
+    X_ = np.concatenate([X_, [1.0, 0.0, 1.0, -1.0, 1.0]])
+    for fx, ft, ref in ((xgrad.igamma, torch.igamma, scipy_special.gammainc),
+                        (xgrad.igammac, torch.igammac, scipy_special.gammaincc)):
+        got = npy(fx(X(A_, device), X(X_, device)))
+        np.testing.assert_allclose(got, npy(ft(T(A_), T(X_))), rtol=1e-8, atol=1e-300, equal_nan=True)
+        ok = ~np.isnan(A_) & (A_ >= 0) & (X_ >= 0) & ~((A_ == 0) & (X_ == 0))
+        np.testing.assert_allclose(got[ok], ref(A_[ok], X_[ok]), rtol=1e-11, atol=1e-300)
+
+
 def test_special_float32(device):
     x = np.linspace(-5, 5, 101)
     for fx, ft in ((xgrad.erf, torch.erf), (xgrad.lgamma, torch.lgamma),
@@ -324,6 +342,7 @@ GRADCHECK = {
     "sinc": (xgrad.sinc, [SMALL]),
     "spherical_bessel_j0": (xgrad.special.spherical_bessel_j0, [SMALL * 2]),
     "xlogy": (xgrad.xlogy, [SMALL, np.abs(SMALL) + 0.1]),
+    "igamma_x": (lambda x: xgrad.igamma(X([[0.5, 2.0, 7.0]], x.device), x), [np.abs(SMALL) * 3 + 0.1]),
     "zeta_q": (lambda q: xgrad.special.zeta(X([[2.5, 3.0, 4.0]], q.device), q), [np.abs(SMALL) + 0.3]),
     "logcumsumexp": (lambda x: xgrad.logcumsumexp(x, 1), [SMALL]),
     "cummin": (lambda x: xgrad.cummin(x, 1).values, [SMALL]),

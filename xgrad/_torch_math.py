@@ -35,7 +35,7 @@ from .ops.sorting import argsort
 __all__ = [
     # pointwise
     "erf", "erfc", "erfinv", "exp2", "rsqrt", "lerp", "logaddexp2", "xlogy", "logit", "sinc",
-    "lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sgn", "frac", "fmod", "heaviside",
+    "lgamma", "digamma", "polygamma", "mvlgamma", "igamma", "igammac", "i0", "sgn", "frac", "fmod", "heaviside",
     "nan_to_num", "clamp_min", "clamp_max", "deg2rad", "rad2deg", "float_power", "angle", "fix",
     "frexp", "ldexp", "conj_physical", "bitwise_not", "gradient", "arccosh", "arcsinh", "arctanh", "arctan2", "arccos",
     "arcsin", "arctan", "sigmoid", "softmax", "log_softmax", "logsumexp",
@@ -213,6 +213,17 @@ def mvlgamma(input, p):
     for j in range(1, p):
         out = out + S.lgamma(x - j / 2.0)
     return out + p * (p - 1) / 4.0 * math.log(math.pi)
+
+
+def igamma(input, other):
+    """The regularized lower incomplete gamma function P(input, other) (differentiable in
+    ``other``, as in PyTorch)."""
+    return binary(S.GAMMAINC, *_float_pair(input, other))
+
+
+def igammac(input, other):
+    """The regularized upper incomplete gamma function Q(input, other) = 1 - P."""
+    return binary(S.GAMMAINCC, *_float_pair(input, other))
 
 
 def i0(input):
@@ -843,7 +854,7 @@ def _method(fn):
 
 
 for _name in ("erf", "erfc", "erfinv", "exp2", "lerp", "logaddexp2", "xlogy", "logit", "sinc",
-              "lgamma", "digamma", "mvlgamma", "i0", "sgn", "frac", "fmod", "heaviside",
+              "lgamma", "digamma", "mvlgamma", "igamma", "igammac", "i0", "sgn", "frac", "fmod", "heaviside",
               "nan_to_num", "clamp_min", "clamp_max", "deg2rad", "rad2deg", "float_power",
               "angle", "fix", "frexp", "ldexp", "conj_physical", "arccosh", "arcsinh", "arctanh",
               "softmax", "log_softmax", "logsumexp", "isclose", "allclose", "isreal", "isneginf",

@@ -17,7 +17,7 @@ from .ops import nn as _N
 from .ops import special as _S
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
-           "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit",
+           "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit",
            "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
            "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]
 
@@ -26,6 +26,7 @@ _f = _m._float
 digamma = psi = _m.digamma
 erf, erfc, erfinv, exp2 = _m.erf, _m.erfc, _m.erfinv, _m.exp2
 gammaln = _m.lgamma
+gammainc, gammaincc = _m.igamma, _m.igammac
 i0 = _m.i0
 logit = _m.logit
 logsumexp = _m.logsumexp
