@@ -119,6 +119,18 @@ __all__ = [
 ]
 
 
+def __getattr__(name):
+    """``special``: xgrad's special functions (``xgrad.special``), reachable as
+    ``xp.special`` for libraries that look for the proposed special-functions extension
+    (SciPy's ``scipy.special`` dispatches to ``xp.special.<name>`` when it exists, which
+    makes ``scipy.special.erf(t)`` differentiable). It is not part of the 2024.12
+    standard, so it is left out of ``__all__`` and ``dir()``."""
+    if name == "special":
+        import importlib
+        return importlib.import_module("xgrad.special")
+    raise AttributeError(f"module 'xgrad.array_api' has no attribute {name!r}")
+
+
 def _install_hook():
     """Tell the engine (which must not import this face) which namespace rules get in
     ``create_graph`` mode and ``Tensor.__array_namespace__`` returns."""
