@@ -40,6 +40,20 @@ if [ "${XGRAD_CI_DASK:-quick}" != off ]; then
         echo "=== dask: not available here, skipped ($reason)"
     fi
 fi
+# clients: SciPy's, scikit-learn's and array-api-extra's own array-API tests with
+# xgrad as a backend, a quick selection (the whole suites: ci/clients/run.sh --full);
+# XGRAD_CI_CLIENTS=off leaves it out.
+if [ "${XGRAD_CI_CLIENTS:-quick}" != off ]; then
+    if python -c "import scipy, sklearn, array_api_extra" 2>/dev/null; then
+        echo "=== clients (quick)"
+        if ! PYTHON=python ci/clients/run.sh --quick; then
+            echo "=== clients FAILED"
+            status=1
+        fi
+    else
+        echo "=== clients: scipy, scikit-learn or array-api-extra not installed, skipped"
+    fi
+fi
 if [ $ran -eq 0 ]; then
     echo "no backend was available: nothing was tested"
     exit 1

@@ -32,7 +32,16 @@ export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
 work=$(mktemp -d)  # run outside the repository: no xgrad conftest, no pyproject
 trap 'rm -rf "$work"' EXIT
-printf '[pytest]\n' > "$work/pytest.ini"
+cat > "$work/pytest.ini" <<'INI'
+[pytest]
+markers =
+    skip_xp_backend(library, /, *, reason=None): array-api-extra's
+    xfail_xp_backend(library, /, *, reason=None, strict=None): array-api-extra's
+    array_api_backends: SciPy's
+    skip_xp_backends: SciPy's
+    xfail_xp_backends: SciPy's
+    thread_unsafe: SciPy's and array-api-extra's
+INI
 cd "$work"
 
 # SciPy: the array-API-parametrized tests (the `xp` fixture) of these subpackages
@@ -52,15 +61,22 @@ sklearn_quick="sklearn.utils.tests.test_array_api sklearn.metrics.tests.test_com
 # array-api-extra: its whole suite (the wheel ships tests/main with its conftest)
 xpx_full="array_api_extra.tests.main"
 xpx_quick="array_api_extra.tests.main"
+# each client's own pytest settings that its tests rely on (array-api-extra's
+# pyproject.toml: filterwarnings = error, xfail_strict = true)
+scipy_opts=""
+sklearn_opts=""
+xpx_opts="-W error -o xfail_strict=true"
 
 status=0
 for client in "${clients[@]}"; do
     var="${client}_${mode}"
     targets=${!var}
+    var="${client}_opts"
+    opts=${!var}
     echo "=== clients: $client ($mode)"
     # shellcheck disable=SC2086
     "$python" -m pytest -p xgrad_clients -p no:cacheprovider -c "$work/pytest.ini" \
-        --rootdir "$work" -q -rfEX -k xgrad --pyargs $targets "${extra[@]}"
+        --rootdir "$work" -q -rfEX -k xgrad $opts --pyargs $targets "${extra[@]}"
     rc=$?
     if [ $rc -ne 0 ]; then
         echo "=== clients: $client FAILED (pytest exit $rc)"

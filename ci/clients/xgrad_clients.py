@@ -18,8 +18,8 @@ array-API code reaches it. Tests ids end with (or contain) ``xgrad``; run.sh
 selects them with ``-k xgrad``. The default float dtype is float64, as these
 suites expect (SciPy sets torch's the same way).
 
-``expected_failures.txt`` (next to this file): one test id per line (``*`` and
-``?`` match as in shell patterns, for one test parametrized many ways) and,
+``expected_failures.txt`` (next to this file): one test id per line (``*`` matches any
+characters, ``?`` one, for one test parametrized many ways) and,
 after `` # ``, the reason. Each listed test is marked ``xfail(strict=True)``: listed
 and failing is reported as xfailed with its reason; listed and passing fails
 the run (the list must shrink); unlisted and failing fails the run.
@@ -27,8 +27,8 @@ the run (the list must shrink); unlisted and failing fails the run.
 
 from __future__ import annotations
 
-import fnmatch
 import os
+import re
 import sys
 
 import pytest
@@ -152,6 +152,13 @@ def test_key(item) -> str:
     return item.nodeid
 
 
+def _pattern(entry):
+    """An entry with ``*`` (any characters) or ``?`` (one) as a regular expression;
+    everything else, brackets included, is literal."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                              for c in entry))
+
+
 def pytest_configure(config):
     config._xgrad_expected = read_expected()
     config._xgrad_seen = set()
@@ -159,11 +166,11 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     expected = config._xgrad_expected
-    patterns = [k for k in expected if any(c in k for c in "*?")]
+    patterns = [(k, _pattern(k)) for k in expected if any(c in k for c in "*?")]
     for item in items:
         key = test_key(item)
         entry = key if key in expected else next(
-            (p for p in patterns if fnmatch.fnmatchcase(key, p)), None)
+            (k for k, p in patterns if p.fullmatch(key)), None)
         if entry is not None:
             reason = expected[entry]
             config._xgrad_seen.add(entry)
