@@ -145,22 +145,51 @@ def _structural_jvp(op: Op, kind: str):
 
 
 def diagonal_jvp(vjps):
-    """The JVP of an elementwise function from its VJPs: its Jacobian with respect to
-    each input is diagonal, hence its own transpose, so ``jvp = sum_i vjp_i(t_i)``
-    (``conj(vjp_i(conj(t_i)))`` for complex tangents, as VJPs conjugate)."""
+    """The JVP of an elementwise function from its VJPs. Its Jacobian with respect to
+    each input is diagonal, hence its own transpose: for real values ``jvp = sum_i
+    vjp_i(t_i)``. With complex values each diagonal entry is R-linear, ``J t = A t +
+    B conj(t)`` (Wirtinger derivatives ``A = df/dz``, ``B = df/dconj(z)``), and a VJP in
+    PyTorch's convention is ``vjp(g) = conj(A) g + B conj(g)``: its values at ``g = 1``
+    and ``g = 1j`` give ``A`` and ``B`` (for a real output, ``J t = Re(conj(vjp(1)) t)``).
+    That covers holomorphic functions, ``abs``/``real``/``imag``/``conj``, and real
+    tangents entering ops with complex outputs (``x * x.real``)."""
     def jvp(xp, tangents, out, *inputs, **params):
         total = None
-        for rule, t in zip(vjps, tangents):
+        out_complex = _is_complex(out)
+        for rule, t, x in zip(vjps, tangents, inputs):
             if rule is None or t is None:
                 continue
-            cplx = getattr(t.dtype, "kind", "") == "c"
-            term = rule(xp, xp.conj(t) if cplx else t, out, *inputs, **params)
-            term = xp.conj(term) if cplx else term
+            if not (out_complex or _is_complex(t) or _is_complex(x)):
+                term = rule(xp, t, out, *inputs, **params)        # real: J is symmetric
+            elif not out_complex:                                 # real f of complex z
+                term = xp.real(xp.conj(rule(xp, xp.ones_like(out), out, *inputs, **params)) * t)
+            else:
+                ones = xp.ones_like(out)
+                v1 = rule(xp, ones, out, *inputs, **params)
+                vi = rule(xp, ones * 1j, out, *inputs, **params)
+                a = xp.conj(v1 - vi * 1j) * 0.5                   # df/dz
+                term = a * t
+                if _is_complex(x) or _is_complex(t):
+                    b = (v1 + vi * 1j) * 0.5                      # df/dconj(z)
+                    term = term + b * xp.conj(t)
+                else:                                             # a real input: dz = dx
+                    term = term + (v1 + vi * 1j) * 0.5 * t
             total = term if total is None else total + term
         return total
     jvp.derived_from_vjp = True
     jvp.jvp_kind = ELEMENTWISE
     return jvp
+
+
+def _is_complex(v) -> bool:
+    """Whether ``v`` (a tensor, a backend array, an ArrayMeta or a number) is complex."""
+    dt = getattr(v, "dtype", None)
+    if dt is None:
+        return isinstance(v, complex)
+    kind = getattr(dt, "_kind", None)  # xgrad dtypes
+    if kind is None:
+        kind = getattr(dt, "kind", None)  # NumPy/CuPy dtypes
+    return kind == "c" if kind is not None else "complex" in str(dt)
 
 
 def _differentiable_input(op: Op, i: int) -> bool:
