@@ -119,6 +119,12 @@ class Backend:
         """``target[key] += values`` with repeated indices adding up (in place)."""
         raise NotImplementedError
 
+    def special_function(self, name):
+        """A native elementwise special function of this backend's arrays under SciPy's
+        name (``"erf"``, ``"gammaln"``, ...), or None: ``xgrad/ops/special.py`` then
+        uses its portable version, written against the standard."""
+        return None
+
     def getitem(self, array, key):
         """``array[key]`` for an advanced (integer-array) key; backends whose arrays lack
         some of NumPy's indexing (Dask: several index arrays) override it."""

@@ -78,6 +78,13 @@ class CupyBackend(Backend):
         import cupyx
         cupyx.scatter_add(target, key, values)
 
+    def special_function(self, name):
+        try:
+            import cupyx.scipy.special as special
+        except ImportError:
+            return None
+        return getattr(special, name, None)
+
     def synchronize(self, index):
         with self._cupy.cuda.Device(index):
             self._cupy.cuda.get_current_stream().synchronize()

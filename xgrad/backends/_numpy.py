@@ -104,6 +104,13 @@ class NumpyBackend(Backend):
     def scatter_add(self, target, key, values):
         np.add.at(target, key, values)
 
+    def special_function(self, name):
+        try:
+            import scipy.special
+        except ImportError:
+            return None
+        return getattr(scipy.special, name, None)
+
 
 def host_random(rng, method, shape, dtype, **kwargs):
     """Draw from a NumPy Generator straight into ``dtype`` where it can."""

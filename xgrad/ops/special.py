@@ -23,6 +23,13 @@ Algorithms:
 * ``polygamma(n)`` (n >= 1) and ``zeta(s, q)``: Euler-Maclaurin summation.
 * ``i0``, ``i1`` and their scaled forms: the power series for |x| < 20, the
   asymptotic expansion above.
+* ``gammainc`` / ``gammaincc``: the power series below x = a + 1, the continued
+  fraction above, both to a fixed depth.
+
+A backend may offer native versions (``Backend.special_function``: SciPy on
+NumPy, ``cupyx.scipy.special`` on CuPy); forwards use them on real float arrays
+where present (``USE_NATIVE``), the portable ones otherwise (array-api-strict,
+Dask, recorded mode never needs them: only forwards call them).
 """
 
 from __future__ import annotations
@@ -68,6 +75,44 @@ def _horner(xp, coeffs, y, like):
 def _safe(xp, cond, x, value):
     """``x`` where ``cond`` holds, ``value`` elsewhere (keeps unused branches finite)."""
     return xp.where(cond, x, value)
+
+
+# -- native fast paths -------------------------------------------------------------------------
+USE_NATIVE = True  # False: always the portable versions (tests check them on every backend)
+_NATIVE_CACHE: dict = {}
+
+
+def _native(xp, name):
+    """The backend's own ``name`` (SciPy's spelling) for raw arrays, or None."""
+    backend = getattr(xp, "__xgrad_backend__", None)
+    if backend is None or not USE_NATIVE:
+        return None
+    key = (id(backend), name)
+    if key not in _NATIVE_CACHE:
+        lookup = getattr(backend, "special_function", None)
+        _NATIVE_CACHE[key] = lookup(name) if lookup is not None else None
+    return _NATIVE_CACHE[key]
+
+
+def _real_floating(v):
+    dt = getattr(v, "dtype", None)
+    return isinstance(v, float) if dt is None else getattr(dt, "kind", "") == "f"
+
+
+def _fast(name, portable, call_native=None, fixup=None):
+    """``portable`` (the forward written against the standard), replaced by the
+    backend's native ``name`` where it has one and the inputs are real floats.
+    ``call_native(fn, *args, **params)`` adapts the call, ``fixup(xp, out, *args)``
+    PyTorch's values where the native function differs."""
+    def forward(xp, *args, **params):
+        fn = _native(xp, name)
+        if fn is not None and all(_real_floating(a) for a in args):
+            out = call_native(fn, *args, **params) if call_native else fn(*args)
+            return fixup(xp, out, *args) if fixup else out
+        return portable(xp, *args, **params)
+    forward.__name__ = getattr(portable, "__name__", name)
+    forward.portable = portable
+    return forward
 
 
 # -- erf family ----------------------------------------------------------------------------------
@@ -146,16 +191,19 @@ def _gauss(xp, x):
     return _2_SQRT_PI * xp.exp(-x * x)
 
 
-ERF = defop("erf", _erf_forward, (lambda xp, g, out, x: g * _gauss(xp, x),), saves=(0,),
+ERF = defop("erf", _fast("erf", _erf_forward), (lambda xp, g, out, x: g * _gauss(xp, x),), saves=(0,),
             jvp=ELEMENTWISE)
-ERFC = defop("erfc", _erfc_forward, (lambda xp, g, out, x: -g * _gauss(xp, x),), saves=(0,),
+ERFC = defop("erfc", _fast("erfc", _erfc_forward), (lambda xp, g, out, x: -g * _gauss(xp, x),), saves=(0,),
              jvp=ELEMENTWISE)
-ERFCX = defop("erfcx", _erfcx_forward,
+ERFCX = defop("erfcx", _fast("erfcx", _erfcx_forward),
               (lambda xp, g, out, x: g * (2.0 * x * out - _2_SQRT_PI),), saves=(0, "out"),
               jvp=ELEMENTWISE, grad_name="SpecialErfcxBackward0")
 
 
 # -- erfinv, ndtri ---------------------------------------------------------------------------------
+_HALLEY_STEPS = 3  # from Winitzki's guess (2e-3 centrally, worse far in the tails)
+
+
 def _inverse_core(xp, a, b):
     """y >= 0 with erf(y) = a and erfc(y) = b, given both a = |x| and b = 1 - a to full
     precision (b is the accurate one in the tails)."""
@@ -163,10 +211,11 @@ def _inverse_core(xp, a, b):
     k = 2.0 / (math.pi * 0.147)
     u = k - 0.5 * w
     y = xp.sqrt(xp.sqrt(u * u + w / 0.147) - u)  # Winitzki's guess, ~2e-3 relative
-    central = a <= 0.5
-    for _ in range(3):  # Halley's method: f'' = -2 y f', so dy = f / (f' + y f)
+    central = a <= 0.5  # then y < 0.477: erf's Taylor series; else erfc's tail formula
+    for _ in range(_HALLEY_STEPS):  # Halley's method: f'' = -2 y f', so dy = f / (f' + y f)
         d = _2_SQRT_PI * xp.exp(-y * y)
-        f = xp.where(central, _erf_forward(xp, y) - a, b - _erfc_forward(xp, y))
+        f = xp.where(central, _erf_small(xp, _safe(xp, central, y, 0.0)) - a,
+                     b - _erfc_nonneg(xp, _safe(xp, central, 1.0, y)))
         y = y - f / (d + y * f)
     return xp.where(b == 0, xp.inf, xp.where(a == 0, 0.0, y))
 
@@ -190,10 +239,10 @@ def _ndtri_forward(xp, p):
     return xp.where(valid, out, xp.nan)
 
 
-ERFINV = defop("erfinv", _erfinv_forward,
+ERFINV = defop("erfinv", _fast("erfinv", _erfinv_forward),
                (lambda xp, g, out, x: g * (0.5 * _SQRT_PI) * xp.exp(out * out),), saves=("out",),
                jvp=ELEMENTWISE)
-NDTRI = defop("ndtri", _ndtri_forward,
+NDTRI = defop("ndtri", _fast("ndtri", _ndtri_forward),
               (lambda xp, g, out, x: g * _SQRT_2PI * xp.exp(0.5 * out * out),), saves=("out",),
               jvp=ELEMENTWISE, grad_name="SpecialNdtriBackward0")
 
@@ -207,7 +256,7 @@ def _log_ndtr_forward(xp, x):
     return xp.where(left, low, high)
 
 
-LOG_NDTR = defop("log_ndtr", _log_ndtr_forward,
+LOG_NDTR = defop("log_ndtr", _fast("log_ndtr", _log_ndtr_forward),
                  (lambda xp, g, out, x: g * xp.exp(-0.5 * x * x - out) * (1.0 / _SQRT_2PI),),
                  saves=(0, "out"), jvp=ELEMENTWISE, grad_name="SpecialLogNdtrBackward0")
 
@@ -322,18 +371,20 @@ def _polygamma_forward(xp, x, *, n):
     pole = (x <= 0) & (x == xp.floor(x))
     xs = _safe(xp, pole, 1.0, x)
     out = ((-1) ** (n + 1) * math.factorial(n)) * _hurwitz(xp, n + 1.0, xs, xs)
-    return xp.where(pole, xp.inf, out)
+    return xp.where(pole, (-1) ** (n + 1) * math.inf, out)
 
 
-LGAMMA = defop("lgamma", _via_float64(_lgamma_forward),
+LGAMMA = defop("lgamma", _fast("gammaln", _via_float64(_lgamma_forward)),
                (lambda xp, g, out, x: g * call(xp, DIGAMMA, x),), saves=(0,), jvp=ELEMENTWISE)
-DIGAMMA = defop("digamma", _via_float64(_digamma_forward),
+DIGAMMA = defop("digamma", _fast("psi", _via_float64(_digamma_forward),
+                                 fixup=lambda xp, out, x: xp.where(x == 0, -xp.inf, out)),
                 (lambda xp, g, out, x: g * call(xp, POLYGAMMA, x, n=1),), saves=(0,),
                 jvp=ELEMENTWISE)
-POLYGAMMA = defop("polygamma", _via_float64(_polygamma_forward),
+POLYGAMMA = defop("polygamma", _fast("polygamma", _via_float64(_polygamma_forward),
+                                       call_native=lambda fn, x, *, n: fn(n, x)),
                   (lambda xp, g, out, x, *, n: g * call(xp, POLYGAMMA, x, n=n + 1),), saves=(0,),
                   jvp=ELEMENTWISE)
-ZETA = defop("zeta", _via_float64(_zeta_forward),
+ZETA = defop("zeta", _fast("zeta", _via_float64(_zeta_forward)),
              (None, lambda xp, g, out, s, q: -g * s * call(xp, ZETA, s + 1.0, q)),
              saves=(0, 1), broadcasts=True, jvp=ELEMENTWISE, grad_name="SpecialZetaBackward0")
 
@@ -397,15 +448,15 @@ def _over_x(xp, v, x):
     return xp.where(zero, 0.5, v / _safe(xp, zero, 1.0, x))
 
 
-I0 = defop("i0", _i0_forward, (lambda xp, g, out, x: g * call(xp, I1, x),), saves=(0,),
+I0 = defop("i0", _fast("i0", _i0_forward), (lambda xp, g, out, x: g * call(xp, I1, x),), saves=(0,),
            jvp=ELEMENTWISE)
-I0E = defop("i0e", _i0e_forward,
+I0E = defop("i0e", _fast("i0e", _i0e_forward),
             (lambda xp, g, out, x: g * (call(xp, I1E, x) - xp.sign(x) * out),), saves=(0, "out"),
             jvp=ELEMENTWISE, grad_name="SpecialI0EBackward0")
-I1 = defop("i1", _i1_forward,
+I1 = defop("i1", _fast("i1", _i1_forward),
            (lambda xp, g, out, x: g * (call(xp, I0, x) - _over_x(xp, out, x)),), saves=(0, "out"),
            jvp=ELEMENTWISE, grad_name="SpecialI1Backward0")
-I1E = defop("i1e", _i1e_forward,
+I1E = defop("i1e", _fast("i1e", _i1e_forward),
             (lambda xp, g, out, x: g * (call(xp, I0E, x) - xp.sign(x) * out - _over_x(xp, out, x)),),
             saves=(0, "out"), jvp=ELEMENTWISE, grad_name="SpecialI1EBackward0")
 
@@ -545,10 +596,10 @@ def _gammainc_density(xp, a, x):
     return xp.exp((a - 1.0) * xp.log(x) - x - call(xp, LGAMMA, a))
 
 
-GAMMAINC = defop("igamma", _via_float64(_gammainc_forward(False)),
+GAMMAINC = defop("igamma", _fast("gammainc", _via_float64(_gammainc_forward(False))),
                  (None, lambda xp, g, out, a, x: g * _gammainc_density(xp, a, x)),
                  saves=(0, 1), broadcasts=True, jvp=ELEMENTWISE)
-GAMMAINCC = defop("igammac", _via_float64(_gammainc_forward(True)),
+GAMMAINCC = defop("igammac", _fast("gammaincc", _via_float64(_gammainc_forward(True))),
                   (None, lambda xp, g, out, a, x: -g * _gammainc_density(xp, a, x)),
                   saves=(0, 1), broadcasts=True, jvp=ELEMENTWISE)
 
