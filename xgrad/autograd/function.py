@@ -3,12 +3,20 @@
 ``forward(ctx, *args)`` runs without recording; ``backward(ctx, *grads)`` gets
 one gradient per output and returns one per input. Written in xgrad
 operations, ``backward`` is itself differentiable (``create_graph=True``).
+
+PyTorch's newer style works too: ``forward(*args)`` without ``ctx`` plus
+``setup_context(ctx, inputs, output)``. Forward mode: a Function with a ``jvp(ctx,
+*tangents)`` staticmethod gets its output tangents from it (values kept with
+``ctx.save_for_forward`` come back from ``ctx.saved_tensors`` inside ``jvp``);
+without one, tangents flow through the xgrad operations ``forward`` runs (where
+PyTorch raises).
 """
 
 from __future__ import annotations
 
 from .graph import FREED_MESSAGE, Node, _GraphNode, sum_to
 from .grad_mode import STATE as _GRAD
+from .forward_state import STATE as _FW
 
 __all__ = ["Function", "FunctionCtx"]
 
@@ -33,6 +41,8 @@ class FunctionCtx:
         self.trace = None
         self.num_outputs = 1
         self.device = None
+        self._saved_forward = None
+        self._in_jvp = False
 
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors (or None) for backward; read them back from ``saved_tensors``."""
@@ -44,8 +54,23 @@ class FunctionCtx:
         self._saved = tensors
         self._saved_versions = tuple(None if t is None else (t._vc, t._vc[0]) for t in tensors)
 
+    def save_for_forward(self, *tensors) -> None:
+        """Keep tensors (or None) for ``jvp``; inside ``jvp`` they come back from
+        ``saved_tensors``."""
+        from .._tensor import Tensor
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError("save_for_forward can only save Tensors (or None); keep other "
+                                "values as attributes of ctx")
+        self._saved_forward = tensors
+
     @property
     def saved_tensors(self) -> tuple:
+        if self._in_jvp:
+            if self._saved_forward is None:
+                raise RuntimeError(f"{self._fn.__name__}.jvp read ctx.saved_tensors, but forward "
+                                   f"(or setup_context) saved nothing with ctx.save_for_forward")
+            return tuple(self._saved_forward)
         if self._freed:
             raise RuntimeError(FREED_MESSAGE.format(self.name()))
         for t, version in zip(self._saved, self._saved_versions):
@@ -166,6 +191,31 @@ class Function:
         raise NotImplementedError("a Function subclass must define backward(ctx, ...) to be "
                                   "differentiated")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch's newer style: define it (and ``forward(*args)`` without ``ctx``) to
+        save what backward/jvp need from ``inputs`` and ``output``."""
+        raise NotImplementedError("setup_context is not overridden")
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        """Forward mode: the tangents of the outputs from those of the inputs (one per
+        input: zeros for tensors without one, None for non-tensors)."""
+        raise NotImplementedError("jvp is not overridden")
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError("xgrad has no vmap transform, so custom Functions have no "
+                                  "vmap rule (autograd.Function.vmap is not supported)")
+
+    @classmethod
+    def _run_forward(cls, ctx, args, kwargs):
+        if cls.setup_context is not Function.setup_context:  # forward(*args) + setup_context
+            output = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, output)
+            return output
+        return cls.forward(ctx, *args, **kwargs)
+
     @classmethod
     def apply(cls, *args, **kwargs):
         from .._tensor import Tensor, from_graph
@@ -176,9 +226,19 @@ class Function:
         recording = _GRAD.enabled and any(t._requires_grad for t in tensors)
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad and recording
                                      for a in args)
+        levels = _tangent_levels(tensors) if cls.jvp is not Function.jvp else ()
         with no_grad():
-            outputs = cls.forward(ctx, *args, **kwargs)
+            if levels:  # the Function's own jvp gives the tangents: forward runs without them
+                depth, _FW.depth = _FW.depth, 0
+                try:
+                    outputs = cls._run_forward(ctx, args, kwargs)
+                finally:
+                    _FW.depth = depth
+            else:
+                outputs = cls._run_forward(ctx, args, kwargs)
         if not recording:
+            if levels:
+                _forward_tangents(cls, ctx, args, outputs, levels)
             return outputs
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
@@ -204,6 +264,48 @@ class Function:
                 w = from_graph(o._data, o._device, ctx, i)
                 w._fw = o._fw  # forward mode: tangents propagated through forward's own ops
                 wrapped.append(w)
-        return wrapped[0] if single else tuple(wrapped)
+        result = wrapped[0] if single else tuple(wrapped)
+        if levels:
+            _forward_tangents(cls, ctx, args, result, levels)
+        return result
+
+
+def _tangent_levels(tensors) -> list:
+    """The active forward-mode levels at which some input carries a tangent."""
+    if not _FW.depth:
+        return []
+    from .forward_ad import _STACK
+    return [level for level in _STACK[:_FW.depth]
+            if any(t._fw and level in t._fw for t in tensors)]
+
+
+def _forward_tangents(cls, ctx, args, outputs, levels) -> None:
+    """Give ``outputs`` the tangents ``cls.jvp`` computes, level by level (outer levels
+    stay active inside, so their perturbations reach the inner tangents)."""
+    from .._tensor import Tensor
+    from .forward_ad import _attach, _conform, _tangent
+    outs = outputs if isinstance(outputs, tuple) else (outputs,)
+    for level in levels:
+        tangents = []
+        for a in args:
+            if not isinstance(a, Tensor):
+                tangents.append(None)
+                continue
+            t = _tangent(a, level)
+            tangents.append(t if t is not None else _namespace().zeros_like(a.detach()))
+        depth, _FW.depth = _FW.depth, level.index
+        ctx._in_jvp = True
+        try:
+            result = cls.jvp(ctx, *tangents)
+        finally:
+            ctx._in_jvp = False
+            _FW.depth = depth
+        result = result if isinstance(result, tuple) else (result,)
+        if len(result) != len(outs):
+            raise RuntimeError(f"{cls.__name__}.jvp returned {len(result)} tangents for "
+                               f"{len(outs)} outputs")
+        for o, t in zip(outs, result):
+            if isinstance(o, Tensor) and t is not None and o.dtype.is_inexact:
+                _attach(o, _conform(t, o), level)
 
 
