@@ -493,3 +493,70 @@ def test_nothing_below_the_faces_imports_them():
            for p in files for line, mod in _imports(p)
            if mod == "xgrad" or any(mod == f or mod.startswith(f + ".") for f in FACES)]
     assert not bad, "\n".join(bad)
+
+
+# -- signatures: PyTorch's parameter names, read from PyTorch's own docstrings -----------------
+_SIG_IGNORE = {"layout", "memory_format", "generator", "pin_memory", "names"}
+
+
+def _torch_overloads(fn, name):
+    """[(positional names, keyword-only names)] from the ``name(...) -> ...`` lines of
+    ``fn.__doc__``."""
+    import re
+    out = []
+    for line in (fn.__doc__ or "").split("\n"):
+        line = line.strip()
+        if not (line.startswith(name + "(") and "->" in line):
+            continue
+        inner = line[len(name) + 1: line.rindex(")", 0, line.index("->"))]
+        parts, depth, cur = [], 0, ""
+        for ch in inner:
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if ch == "," and depth == 0:
+                parts.append(cur.strip())
+                cur = ""
+            else:
+                cur += ch
+        parts.append(cur.strip())
+        pos, kw, star = [], [], False
+        for p in filter(None, parts):
+            if p == "*":
+                star = True
+                continue
+            (kw if star else pos).append(re.split(r"[:=]", p)[0].strip().lstrip("*"))
+        out.append((pos, kw))
+    return out
+
+
+SIGNATURES = ["cat", "stack", "flip", "roll", "tril", "triu", "prod", "std", "var", "sort",
+              "argsort", "nonzero", "take", "clamp", "where", "cumsum", "cumprod",
+              "count_nonzero", "diff", "unique", "linspace", "arange", "full", "flatten",
+              "transpose", "permute", "reshape", "unsqueeze", "squeeze", "argmax", "argmin",
+              "amax", "amin", "matmul", "mm", "bmm", "dot", "equal", "round", "add", "sub", "mul",
+              "div", "pow", "atan2", "exp", "max", "min", "sum", "mean", "all", "any", "eye",
+              "zeros", "ones", "empty", "zeros_like", "ones_like", "maximum", "minimum",
+              "linalg.qr", "fft.fft", "fft.fftn", "fft.rfft", "fft.fftfreq", "fft.fftshift"]
+
+
+@pytest.mark.parametrize("path", SIGNATURES)
+def test_signatures_take_pytorchs_parameter_names(path):
+    import inspect
+    ours, theirs = xgrad, torch
+    for part in path.split("."):
+        ours, theirs = getattr(ours, part), getattr(theirs, part)
+    name = path.split(".")[-1]
+    overloads = _torch_overloads(theirs, name)
+    assert overloads, f"no signature line in torch.{path}.__doc__"
+    params = list(inspect.signature(ours).parameters.values())
+    accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
+    first = [n for n in overloads[0][0] if n not in _SIG_IGNORE]
+    if not varargs:
+        assert positional[:len(first)] == first, (positional, overloads[0])
+    for pos, kw in overloads:
+        for n in pos + kw:
+            if n in _SIG_IGNORE or (varargs and n == "size"):
+                continue
+            assert n in accepted, (n, overloads)

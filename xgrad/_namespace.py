@@ -21,9 +21,10 @@ import numbers
 
 from . import _dtypes
 from . import array_api as _std
-from ._creation import (as_tensor, empty, empty_like, from_dlpack, from_numpy,  # noqa: F401
-                        manual_seed, normal, ones, ones_like, rand, rand_like, randint, randn,
-                        randn_like, randperm, seed, tensor, zeros, zeros_like)
+from ._creation import (as_tensor, from_dlpack, from_numpy,  # noqa: F401
+                        manual_seed, normal, rand, rand_like, randint, randn,
+                        randn_like, randperm, seed, tensor)
+from . import _creation
 from ._creation import compute  # noqa: F401
 from ._creation import arange as _arange, full as _full, linspace as _linspace
 from ._creation import eye as _eye, full_like as _full_like, meshgrid as _meshgrid
@@ -158,6 +159,41 @@ def _scalar(v):
     if isinstance(v, Tensor):
         return v.item()
     return v
+
+
+def _filled(name, doc):
+    fn = getattr(_creation, name)
+
+    def f(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False, memory_format=None, **kwargs):
+        _no_out(out, name)
+        return fn(*size, dtype=dtype, device=device, requires_grad=requires_grad, **kwargs)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc + " The size is given as varargs (``f(2, 3)``), a sequence or ``size=``."
+    return f
+
+
+zeros = _filled("zeros", "A tensor of zeros.")
+ones = _filled("ones", "A tensor of ones.")
+empty = _filled("empty", "An uninitialised tensor.")
+
+
+def _like(name, doc):
+    fn = getattr(_creation, name)
+
+    def f(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+          memory_format=None):
+        return fn(input, dtype=dtype, device=device, requires_grad=requires_grad)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    return f
+
+
+zeros_like = _like("zeros_like", "Zeros with the shape (and, unless given, dtype and device) "
+                                 "of ``input``.")
+ones_like = _like("ones_like", "Ones with the shape (and, unless given, dtype and device) of "
+                               "``input``.")
+empty_like = _like("empty_like", "An uninitialised tensor like ``input``.")
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
@@ -583,6 +619,11 @@ def squeeze(input, dim=None, *, axis=None):
     return _std.squeeze(x, axis=d)
 
 
+def reshape(input, shape):
+    """``input`` with shape ``shape`` (one entry may be -1)."""
+    return _std.reshape(input, tuple(shape))
+
+
 def unsqueeze(input, dim):
     """A size-1 dim inserted at ``dim``."""
     return expand_dims(input, axis=dim)
@@ -697,7 +738,7 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
     return _std.argsort(x, axis=dim, descending=descending, stable=True)
 
 
-def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None,
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
                  out=None, sorter=None):
     """Where ``values`` would be inserted into the last dim of ``sorted_sequence`` to
     keep it sorted (``right``/``side='right'``: after equal elements); leading dims of
@@ -711,8 +752,8 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
             raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites")
         right = side == "right"
     seq = _t(sorted_sequence)
-    scalar = not isinstance(values, Tensor)
-    vals = _asarray(values, dtype=seq.dtype, device=seq.device) if scalar else values
+    scalar = not isinstance(input, Tensor)
+    vals = _asarray(input, dtype=seq.dtype, device=seq.device) if scalar else input
     if sorter is not None:
         seq = take_along_axis(seq, sorter, axis=-1)
     if seq.ndim == 1:
