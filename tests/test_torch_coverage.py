@@ -57,3 +57,10 @@ def test_part3_sections_are_at_least_90_percent_covered(table_rows, section):
     present, total = tc.section_coverage(table_rows)[section]
     assert total > 10
     assert present / total >= 0.9, (section, present, total)
+
+
+def test_part3_as_a_whole_is_at_least_90_percent_covered(table_rows):
+    """Issue 12's bar: the sections of part 3 together, nn.functional's common
+    activations, normalizations and losses included."""
+    present, total = tc.section_coverage(table_rows)["total"]
+    assert present / total >= 0.9, (present, total)

@@ -1542,9 +1542,11 @@ def resolve_neg(input):
     return _tensor(input)
 
 
-def diff(input, n=1, dim=-1, prepend=None, append=None):
-    """The ``n``-th forward difference along ``dim`` (PyTorch's argument order)."""
+def diff(input, n=1, dim=-1, prepend=None, append=None, *, axis=None):
+    """The ``n``-th forward difference along ``dim`` (PyTorch's argument order; the
+    standard's ``axis=`` keyword too)."""
     x = _tensor(input)
+    dim = dim if axis is None else axis
     return _M.diff(x, axis=_dim(dim, x.ndim), n=n, prepend=prepend, append=append)
 
 

@@ -500,6 +500,8 @@ def _probe(name, torch_fn, xgrad_fn, *, method=False, module="torch"):
         except Exception as exc:  # noqa: BLE001
             return f"✗ ({type(exc).__name__})"
         if xgrads is None:
+            if all(g is None or not np.any(g) for g in tgrads):
+                return "✗ (PyTorch: zeros; xgrad: none)"
             return "✗ (no gradient)"
         for a, b in zip(xgrads, tgrads):
             if b is None:
