@@ -6,6 +6,7 @@ xgrad is installed in), on a tiny project written to a temporary directory.
 
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -116,3 +117,19 @@ def test_own_suite_parametrized(request, spelling, device):
     from xgrad.testing.plugin import requested_devices
     assert request.node.callspec.params["xgrad_device"] in requested_devices(request.config)
     assert str(device).partition(":")[0] == request.node.callspec.params["xgrad_device"].partition(":")[0]
+
+
+def test_array_api_extra_suite_unchanged(tmp_path):
+    """array-api-extra's own suite (its conftest defines a ``device`` fixture, which the
+    auto-loaded plugin used to parametrize: 637 tests ran three times) collects each of
+    its tests once per its own backends, none of them parametrized by xgrad."""
+    pytest.importorskip("array_api_extra.tests.main")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    rc, out = _pytest(tmp_path, "-q", "--collect-only", "--pyargs", "array_api_extra.tests.main",
+                      "-k", "device")
+    assert rc == 0, out[-3000:]
+    ids = [line.strip() for line in out.splitlines() if "::" in line]
+    assert ids, out[-3000:]
+    xgrad_ids = [i for i in ids if "xgrad" in i or re.search(r"[\[-](cpu|strict|cuda)[\]-]", i)]
+    assert not xgrad_ids, xgrad_ids[:20]
+    assert len(ids) == len(set(ids))
