@@ -699,3 +699,88 @@ def test_unique_consecutive(device):
           torch.unique_consecutive(torch.tensor(m), return_counts=True, dim=0))
     close(X(m.reshape(2, 4), device).unique_consecutive(return_inverse=True),
           torch.tensor(m.reshape(2, 4)).unique_consecutive(return_inverse=True))
+
+
+MASK = R.random((3, 4)) < 0.7
+MASK[:, 0] = True
+FUNCTIONAL_MORE = {
+    "rms_norm": (lambda x, w: F.rms_norm(x, (5,), w), lambda x, w: TF.rms_norm(x, (5,), w),
+                 [C, R.standard_normal(5)]),
+    "rms_norm_eps": (lambda x: F.rms_norm(x, (6, 5), eps=1e-3), lambda x: TF.rms_norm(x, (6, 5), eps=1e-3), [C]),
+    "pdist": (F.pdist, TF.pdist, [P1]),
+    "pdist_p1": (lambda x: F.pdist(x, 1), lambda x: TF.pdist(x, 1), [P1]),
+    "triplet_with_distance": (
+        lambda a, p, n: F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, v: ((u - v) ** 2).sum(-1), swap=True),
+        lambda a, p, n: TF.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, v: ((u - v) ** 2).sum(-1), swap=True),
+        [P1, P2, P3]),
+    "multilabel_margin_loss": (F.multilabel_margin_loss, TF.multilabel_margin_loss,
+                               [PROBS, np.array([[3, 0, -1, 1, 1], [1, 2, 4, -1, 0], [0, 1, 2, 3, 4], [-1, 2, 2, 2, 2]])]),
+    "sdpa": (F.scaled_dot_product_attention, TF.scaled_dot_product_attention,
+             [R.standard_normal((2, 3, 4)), R.standard_normal((2, 5, 4)), R.standard_normal((2, 5, 3))]),
+    "sdpa_causal": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+                    lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+                    [R.standard_normal((2, 4, 4)), R.standard_normal((2, 4, 4)), R.standard_normal((2, 4, 3))]),
+    "sdpa_bool_mask": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, X(MASK, q.device)),
+                       lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, torch.from_numpy(MASK)),
+                       [R.standard_normal((3, 2)), R.standard_normal((4, 2)), R.standard_normal((4, 5))]),
+    "sdpa_float_mask": (F.scaled_dot_product_attention, TF.scaled_dot_product_attention,
+                        [R.standard_normal((3, 2)), R.standard_normal((4, 2)), R.standard_normal((4, 5)),
+                         R.standard_normal((3, 4))]),
+    "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x, (2, 3)), lambda x: TF.adaptive_avg_pool2d(x, (2, 3)),
+                            [R.standard_normal((2, 3, 5, 7))]),
+    "adaptive_avg_pool2d_1": (lambda x: F.adaptive_avg_pool2d(x, 1), lambda x: TF.adaptive_avg_pool2d(x, 1),
+                              [R.standard_normal((2, 3, 5, 7))]),
+    "adaptive_max_pool2d": (lambda x: F.adaptive_max_pool2d(x, (3, None)), lambda x: TF.adaptive_max_pool2d(x, (3, None)),
+                            [R.standard_normal((2, 5, 4))]),
+    "adaptive_avg_pool1d": (lambda x: F.adaptive_avg_pool1d(x, 3), lambda x: TF.adaptive_avg_pool1d(x, 3),
+                            [R.standard_normal((2, 3, 7))]),
+    "avg_pool1d": (lambda x: F.avg_pool1d(x, 3, 2, 1), lambda x: TF.avg_pool1d(x, 3, 2, 1), [R.standard_normal((2, 3, 8))]),
+    "max_pool1d": (lambda x: F.max_pool1d(x, 2), lambda x: TF.max_pool1d(x, 2), [R.standard_normal((2, 3, 8))]),
+}
+
+
+@pytest.mark.parametrize("name", ["multilabel_margin_loss", "pdist"])
+def test_functional_more_gradcheck(device, name):
+    fx, _, arrays = FUNCTIONAL_MORE[name]
+    inputs = tuple(X(a, device, requires_grad=np.asarray(a).dtype.kind == "f") for a in arrays)
+    assert gradcheck(fx, inputs)
+    assert gradgradcheck(fx, inputs)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONAL_MORE))
+def test_functional_more_against_torch(device, name):
+    fx, ft, arrays = FUNCTIONAL_MORE[name]
+    # PyTorch has no forward AD (and no double backward for pdist) for these
+    torch_first_order = name in ("multilabel_margin_loss", "pdist", "pdist_p1")
+    against_torch(fx, ft, arrays, device, second=not name.startswith("pdist"), jvp=not torch_first_order,
+                  diff=[0] if name == "multilabel_margin_loss" else None)
+
+
+def test_gumbel_softmax_and_inplace(device):
+    xgrad.manual_seed(0)
+    logits = X(R.standard_normal((500, 4)), device, requires_grad=True)
+    y = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(npy(y.sum(-1)), np.ones(500), rtol=1e-12)
+    hard = F.gumbel_softmax(logits, hard=True)
+    h = npy(hard)
+    assert set(np.unique(h)) == {0.0, 1.0} and np.all(h.sum(-1) == 1)
+    p = np.exp(npy(logits)) / np.exp(npy(logits)).sum(-1, keepdims=True)
+    np.testing.assert_allclose(h.mean(0), p.mean(0), atol=0.08)  # argmax(logits + Gumbel) ~ softmax
+    hard.sum().backward()
+    assert np.all(np.isfinite(npy(logits.grad)))
+    for fx, ft in ((F.elu_, TF.elu_), (F.leaky_relu_, TF.leaky_relu_), (F.hardtanh_, TF.hardtanh_)):
+        a = X(A.copy(), device)  # a copy: on cpu the tensor would share A's memory
+        out = fx(a)
+        assert out is a
+        close(a, ft(T(A)))
+
+
+@pytest.mark.parametrize("name, args, shape", [
+    ("RMSNorm", (5,), (3, 4, 5)), ("AdaptiveAvgPool2d", ((2, 3),), (2, 3, 5, 7)),
+    ("AdaptiveAvgPool1d", (3,), (2, 3, 7)), ("AdaptiveMaxPool2d", (2,), (2, 3, 5, 4)),
+    ("AdaptiveMaxPool1d", (2,), (2, 3, 5)), ("AvgPool1d", (3,), (2, 3, 7)), ("MaxPool1d", (2, 1), (2, 3, 7)),
+])
+def test_more_modules_against_torch(device, name, args, shape):
+    a = R.standard_normal(shape)
+    mx, mt = getattr(xgrad.nn, name)(*args).to(device), getattr(torch.nn, name)(*args).double()
+    close(mx(X(a, device)), mt(T(a)))

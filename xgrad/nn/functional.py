@@ -811,3 +811,188 @@ __all__ += ["elu", "selu", "celu", "mish", "softsign", "hardtanh", "relu6", "har
             "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss",
             "soft_margin_loss", "multilabel_soft_margin_loss", "triplet_margin_loss",
             "multi_margin_loss"]
+
+
+# == more normalisation, attention, pooling, in-place variants ======================================
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the trailing ``normalized_shape`` axes, times
+    ``weight`` (eps defaults to the dtype's machine epsilon, as in PyTorch)."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+    if eps is None:
+        eps = _x.finfo(input.dtype).eps
+    out = input / _x.sqrt(_R.mean(input * input, axis=axes, keepdims=True) + eps)
+    return out if weight is None else out * weight
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + Gumbel noise) / tau); ``hard``: the one-hot argmax in the forward
+    pass with the soft sample's gradient (straight-through)."""
+    u = _x.rand(logits.shape, dtype=logits.dtype, device=logits.device)
+    gumbels = -_x.log(-_x.log(u))  # rand never returns 1; 0 gives +inf noise as in PyTorch
+    y = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    index = _x.argmax(y, axis=dim, keepdims=True)
+    classes = _x.reshape(_x.arange(y.shape[dim], device=y.device),
+                         (-1,) + (1,) * (y.ndim - 1 - (dim % y.ndim)))
+    y_hard = _x.astype(index == classes, y.dtype)
+    return y_hard - y.detach() + y
+
+
+def pdist(input, p=2):
+    """Distances between all pairs of rows i < j of an (N, M) input, as an N(N-1)/2 vector."""
+    n = input.shape[0]
+    rows = [i for i in range(n) for _ in range(i + 1, n)]
+    cols = [j for i in range(n) for j in range(i + 1, n)]
+    a = _x.take(input, _x.asarray(rows, dtype=_x.int64, device=input.device), axis=0)
+    b = _x.take(input, _x.asarray(cols, dtype=_x.int64, device=input.device), axis=0)
+    return _vector_norm(a - b, axis=-1, ord=p)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) for any distance
+    function (default: :func:`pairwise_distance`)."""
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = _x.minimum(d_neg, dist(positive, negative))
+    return _reduce(_x.clip(margin + d_pos - d_neg, 0.0, None), reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])) / C;
+    each row of ``target`` lists class indices, ended by the first -1."""
+    x = input if input.ndim == 2 else _x.expand_dims(input, axis=0)
+    t = target if target.ndim == 2 else _x.expand_dims(target, axis=0)
+    n_classes = x.shape[1]
+    valid = _x.cumulative_prod(_x.astype(t >= 0, _x.int64), axis=1) > 0     # before the first -1
+    safe = _x.where(valid, t, 0)
+    classes = _x.arange(n_classes, device=x.device)
+    hit = _x.any(_x.logical_and(_x.expand_dims(safe, axis=2) == classes,
+                                _x.expand_dims(valid, axis=2)), axis=1)        # (N, C) targets
+    picked = _x.take_along_axis(x, safe, axis=1)                                   # (N, K)
+    margins = 1.0 - _x.expand_dims(picked, axis=2) + _x.expand_dims(x, axis=1)     # (N, K, C)
+    use = _x.logical_and(_x.expand_dims(valid, axis=2), _x.expand_dims(~hit, axis=1))
+    loss = _R.sum(_x.where(use, _x.clip(margins, 0.0, None), 0.0), axis=(1, 2)) / n_classes
+    if input.ndim == 1:
+        loss = _x.reshape(loss, ())
+    return _reduce(loss, reduction)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(q kᵀ * scale + mask) v over the last two axes; a boolean ``attn_mask``
+    keeps the True positions, a float one is added; ``is_causal`` masks the future."""
+    import math as _math
+    lq, lk = query.shape[-2], key.shape[-2]
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        rep = query.shape[-3] // key.shape[-3]
+        key = _x.repeat(key, rep, axis=-3) if hasattr(_x, "repeat") else key
+        value = _x.repeat(value, rep, axis=-3) if hasattr(_x, "repeat") else value
+    s = 1.0 / _math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = _x.matmul(query, _x.matrix_transpose(key)) * s
+
+    def blocked(keep):  # 0 where kept, -inf elsewhere: a constant added to the scores
+        zeros = _x.zeros(tuple(keep.shape), dtype=scores.dtype, device=scores.device)
+        return _x.where(keep, zeros, -float("inf"))
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
+                               "set when is_causal=True")
+        keep = _x.expand_dims(_x.arange(lq, device=query.device), axis=1) >= \
+            _x.arange(lk, device=query.device)
+        scores = scores + blocked(keep)
+    if attn_mask is not None:
+        if attn_mask.dtype == _x.bool:
+            scores = scores + blocked(attn_mask)
+        else:
+            scores = scores + attn_mask
+    weights = softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, training=True)
+    return _x.matmul(weights, value)
+
+
+def _adaptive_bounds(size, out):
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+def _adaptive_pool(input, output_size, n_spatial, reduce):
+    sizes = (output_size,) * n_spatial if isinstance(output_size, int) else tuple(output_size)
+    out = input
+    for k, o in enumerate(sizes):
+        axis = input.ndim - n_spatial + k
+        o = out.shape[axis] if o is None else o
+        parts = [reduce(out[(slice(None),) * axis + (slice(a, b), Ellipsis)], axis)
+                 for a, b in _adaptive_bounds(out.shape[axis], o)]
+        out = _x.concat(parts, axis=axis) if parts else out
+    return out
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over ``output_size`` adaptive windows of the last axis."""
+    return _adaptive_pool(input, output_size, 1, lambda v, a: _R.mean(v, axis=a, keepdims=True))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over adaptive windows of the last two axes (``output_size``: int or pair,
+    None keeps a size)."""
+    return _adaptive_pool(input, output_size, 2, lambda v, a: _R.mean(v, axis=a, keepdims=True))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Maximum over adaptive windows of the last axis."""
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool1d: return_indices is not supported")
+    return _adaptive_pool(input, output_size, 1, lambda v, a: _R.max(v, axis=a, keepdims=True))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over adaptive windows of the last two axes."""
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d: return_indices is not supported")
+    return _adaptive_pool(input, output_size, 2, lambda v, a: _R.max(v, axis=a, keepdims=True))
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over sliding windows of the last axis (zero padding counted)."""
+    if ceil_mode or not count_include_pad:
+        raise NotImplementedError("avg_pool1d: ceil_mode and count_include_pad=False are not supported")
+    k = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
+    s = k if stride is None else (stride if isinstance(stride, int) else stride[0])
+    p = padding if isinstance(padding, int) else padding[0]
+    out = avg_pool2d(_x.expand_dims(input, axis=-2), (1, k), (1, s), (0, p))
+    return _x.squeeze(out, axis=-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over sliding windows of the last axis (padding counts as -inf)."""
+    first = lambda v: v if isinstance(v, int) else v[0]  # noqa: E731
+    k = first(kernel_size)
+    s = k if stride is None else first(stride)
+    out = max_pool2d(_x.expand_dims(input, axis=-2), (1, k), (1, s), (0, first(padding)),
+                     (1, first(dilation)), ceil_mode, return_indices)
+    return _x.squeeze(out, axis=-2)
+
+
+def _inplace_version(fn):
+    def inplace(input, *args, **kwargs):
+        return input.copy_(fn(input, *args, **kwargs))
+    inplace.__name__ = fn.__name__ + "_"
+    inplace.__doc__ = f"``{fn.__name__}`` written into ``input``."
+    return inplace
+
+
+elu_, selu_, celu_ = _inplace_version(elu), _inplace_version(selu), _inplace_version(celu)
+hardtanh_, leaky_relu_ = _inplace_version(hardtanh), _inplace_version(leaky_relu)
+rrelu_, threshold_ = _inplace_version(rrelu), _inplace_version(threshold)
+
+__all__ += ["rms_norm", "gumbel_softmax", "pdist", "triplet_margin_with_distance_loss",
+            "multilabel_margin_loss", "scaled_dot_product_attention", "adaptive_avg_pool1d",
+            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+            "max_pool1d", "elu_", "selu_", "celu_", "hardtanh_", "leaky_relu_", "rrelu_",
+            "threshold_"]

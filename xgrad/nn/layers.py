@@ -689,3 +689,44 @@ __all__ += ["ELU", "SELU", "CELU", "Mish", "Softplus", "Softsign", "Hardtanh", "
             "MultiMarginLoss", "RReLU", "PReLU", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
             "InstanceNorm3d", "Bilinear", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
             "FeatureAlphaDropout"]
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` axes, with a
+    learnt scale."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(_x.ones(self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+AdaptiveAvgPool1d = _configured("AdaptiveAvgPool1d", F.adaptive_avg_pool1d, {"output_size": None},
+                                "Mean over adaptive windows of the last axis.")
+AdaptiveAvgPool2d = _configured("AdaptiveAvgPool2d", F.adaptive_avg_pool2d, {"output_size": None},
+                                "Mean over adaptive windows of the last two axes.")
+AdaptiveMaxPool1d = _configured("AdaptiveMaxPool1d", F.adaptive_max_pool1d, {"output_size": None},
+                                "Maximum over adaptive windows of the last axis.")
+AdaptiveMaxPool2d = _configured("AdaptiveMaxPool2d", F.adaptive_max_pool2d, {"output_size": None},
+                                "Maximum over adaptive windows of the last two axes.")
+AvgPool1d = _configured("AvgPool1d", F.avg_pool1d, {"kernel_size": None, "stride": None, "padding": 0},
+                        "Mean over sliding windows of the last axis.")
+MaxPool1d = _configured("MaxPool1d", F.max_pool1d, {"kernel_size": None, "stride": None, "padding": 0,
+                                                    "dilation": 1},
+                        "Maximum over sliding windows of the last axis.")
+
+__all__ += ["RMSNorm", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d",
+            "AdaptiveMaxPool2d", "AvgPool1d", "MaxPool1d"]
