@@ -76,6 +76,51 @@ def any(x, /, *, axis=None, keepdims=False):  # noqa: A001
 from .._tensor import Tensor as _Tensor  # noqa: E402
 from . import fft, linalg  # noqa: E402,F401
 
+
+# -- the standard's type promotion -----------------------------------------------------------
+# xgrad's dispatcher promotes as PyTorch does, where a 0-d tensor is "weak" like a Python
+# scalar (float32 vector + float64 0-d -> float32). The standard promotes every array by
+# its dtype alone (-> float64). The two agree unless exactly one operand is 0-d, so the
+# standard's binary functions cast the operands to their common dtype first in that case.
+def _standard_operands(x1, x2):
+    if (isinstance(x1, _Tensor) and isinstance(x2, _Tensor) and x1.dtype is not x2.dtype
+            and (x1.ndim == 0) is not (x2.ndim == 0)):
+        from .._promotion import promote_types
+        dt = promote_types(x1.dtype, x2.dtype)
+        if x1.dtype is not dt:
+            x1 = astype(x1, dt)
+        if x2.dtype is not dt:
+            x2 = astype(x2, dt)
+    return x1, x2
+
+
+def _standard_promotion(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def f(x1, x2, /, **kwargs):
+        x1, x2 = _standard_operands(x1, x2)
+        return fn(x1, x2, **kwargs)
+    return f
+
+
+(add, atan2, bitwise_and, bitwise_left_shift, bitwise_or, bitwise_right_shift, bitwise_xor,
+ copysign, divide, equal, floor_divide, greater, greater_equal, hypot, less, less_equal,
+ logaddexp, logical_and, logical_or, logical_xor, maximum, minimum, multiply, nextafter,
+ not_equal, pow, remainder, subtract) = map(_standard_promotion, (
+    add, atan2, bitwise_and, bitwise_left_shift, bitwise_or, bitwise_right_shift, bitwise_xor,
+    copysign, divide, equal, floor_divide, greater, greater_equal, hypot, less, less_equal,
+    logaddexp, logical_and, logical_or, logical_xor, maximum, minimum, multiply, nextafter,
+    not_equal, pow, remainder, subtract))
+_where = where
+
+
+def where(condition, x1, x2, /):
+    """``x1`` where ``condition`` is true, else ``x2`` (the standard's promotion of ``x1``
+    and ``x2``)."""
+    x1, x2 = _standard_operands(x1, x2)
+    return _where(condition, x1, x2)
+
 __all__ = [
     "__array_api_version__", "__array_namespace_info__",
     # constants
