@@ -486,3 +486,22 @@ def test_view_registry_stays_small(device):
     keep = [x[i % 4] for i in range(20)]
     x[0] = 1.0
     assert all(np.all(_np(k) == (1.0 if i % 4 == 0 else 0.0)) for i, k in enumerate(keep))
+
+
+@pytest.mark.not_on("strict", "dask", reason="gradients are written in place on NumPy and CuPy "
+                    "only (the others copy; docs/views.md)")
+def test_backward_of_row_writes_zeroes_in_place(device, monkeypatch):
+    # the backward of N row writes must not copy the whole gradient N times: the
+    # region is zeroed in the engine's own gradient array
+    from xgrad.ops import indexing
+    p = _leaf(xgrad, np.linspace(0, 1, 4), device)
+    buf = xgrad.zeros((50, 4), dtype=xgrad.float64, device=device)
+    for i in range(50):
+        buf[i] = p * i
+    copies = []
+    original = indexing._setitem_forward
+    monkeypatch.setattr(indexing, "_setitem_forward",
+                        lambda *a, **k: copies.append(1) or original(*a, **k))
+    (buf * 2).sum().backward()
+    assert len(copies) <= 1          # at most the first node copies (its gradient is shared)
+    assert_close(p.grad, np.full(4, 2.0 * sum(range(50))))

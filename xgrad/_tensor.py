@@ -90,6 +90,14 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __getstate__(self):
+        """The state ``copy.deepcopy`` and pickle copy: a copy is no view (it owns its
+        data) and has no registry of views nor a cached gradient accumulator."""
+        state = {name: getattr(self, name) for name in Tensor.__slots__
+                 if name != "__weakref__" and hasattr(self, name)}
+        state["_views"] = state["_acc"] = state["_base"] = state["_chain"] = None
+        return None, state
+
     # -- autograd metadata -----------------------------------------------
     @property
     def requires_grad(self) -> bool:

@@ -487,23 +487,25 @@ def setitem(t, key, value):
     """``t[key] = value``: written in place where it can be (O(slice) on NumPy),
     recorded as PyTorch's CopySlices when autograd is involved; any key
     ``t[key]`` accepts (advanced keys: :mod:`xgrad.ops.advanced_index`)."""
-    from ._tensor import _FW, Tensor, _device_mismatch, inplace
-    from .ops import indexing
-    from .ops.advanced_index import write_raw
-    if isinstance(value, Tensor):
+    T = _T
+    indexing = T.indexing
+    if isinstance(value, T.Tensor):
         if value._device is not t._device:
-            raise _device_mismatch(t._device, value._device)
+            raise T.device_mismatch(t._device, value._device)
         data = value._data
     else:
         data = value
     dev = t._device
     raw, advanced, _ = indexing.normalize_key(key, dev, t._data.ndim)
+    inplace, write_raw = T.inplace, T.write_raw
 
     def write(buf):
         if advanced:
             return write_raw(dev, buf, key, value)
         buf[raw] = data
         return buf
+    if T.FW.depth and (t._fw or getattr(value, "_fw", None)):  # tangents follow t itself
+        return inplace(t, (value,), lambda: indexing.setitem_result(t, key, value), write)
     if t._base is not None and not advanced:
         # a write into the view t[key] of t's root: only that region is computed
         w = indexing.getitem(t, key)
@@ -512,17 +514,16 @@ def setitem(t, key, value):
             buf[...] = data
             return buf
         return inplace(w, (value,), lambda: _value_as(w, value), write_all)
-    if t._base is not None or (_FW.depth and (t._fw or getattr(value, "_fw", None))):
+    if t._base is not None:
         return inplace(t, (value,), lambda: indexing.setitem_result(t, key, value), write)
     recorded = _GRAD.enabled and (t._requires_grad or getattr(value, "_requires_grad", False))
     if recorded:
         if t._grad_fn is None and t._requires_grad:
             raise RuntimeError(LEAF_MESSAGE)
         if not advanced and _exclusive(t):
-            from .autograd.graph import record
             buf = t._data
             buf[raw] = data
-            result = record(indexing.SETITEM, (t, value), (buf, data), buf, {"key": raw}, dev)
+            result = T.record(indexing.SETITEM, (t, value), (buf, data), buf, {"key": raw}, dev)
         else:
             result = indexing.setitem_result(t, key, value)
         _adopt_root(t, result)
@@ -742,8 +743,21 @@ def _identity_strides(shape, strides, p):
     return shape, strides
 
 
+class _Late:
+    """Names from modules that import this one (bound by :func:`_install`)."""
+
+
+_T = _Late()
+
+
 def _install():
+    from . import _tensor
+    from .autograd.graph import record
     from .ops import indexing, linalg, manipulation as M
+    from .ops.advanced_index import write_raw
+    _T.Tensor, _T.device_mismatch, _T.inplace, _T.FW = (
+        _tensor.Tensor, _tensor._device_mismatch, _tensor.inplace, _tensor._FW)
+    _T.indexing, _T.write_raw, _T.record = indexing, write_raw, record
     register_view(indexing.GETITEM, put=_put_getitem, strides=_getitem_strides)
     _PUT["reshape"] = _put_reshape
     _STRIDES["reshape"] = _reshape_rule

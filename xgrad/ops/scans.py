@@ -53,6 +53,9 @@ def logcumsumexp(x, axis):
     ``logaddexp`` (pairwise, so also accurate)."""
     v = moveaxis(x, axis, -1)
     n = v.shape[-1]
+    if n <= 1:  # a new tensor, as PyTorch's (moveaxis alone would give a view of x)
+        from .creation_ops import clone
+        return clone(x)
     k = 1
     while k < n:
         head, tail = v[..., :k], v[..., k:]
