@@ -1083,7 +1083,7 @@ def histc(input, bins=100, min=0, max=0):
     0); elements outside are ignored. Not differentiable (as in PyTorch)."""
     x = _tensor(input).detach()
     if not x.dtype.is_inexact:
-        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{x.dtype}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{x.dtype}'")
     if bins <= 0:
         raise RuntimeError("bins must be > 0")
     lo, hi = float(min), float(max)
@@ -1361,6 +1361,8 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
                            f"X2: {x2.shape[-1]}")
     if p < 0:
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    if not x1.dtype.is_inexact or not x2.dtype.is_inexact:
+        raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
     diff = _M.expand_dims(x1, axis=-2) - _M.expand_dims(x2, axis=-3)
     return _L.vector_norm(diff, axis=-1, ord=p)
 
@@ -1498,8 +1500,11 @@ def renorm(input, p, dim, maxnorm):
     """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down to norm
     ``maxnorm`` (PyTorch's factor ``maxnorm / (norm + 1e-7)``)."""
     x = _tensor(input)
+    if not x.dtype.is_inexact:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {x.dtype}")
     if p <= 0:
-        raise RuntimeError(f"renorm: non-positive-norm not supported")
+        raise RuntimeError("renorm: non-positive-norm not supported")
     if x.ndim <= 1:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions")
     d = _dim(dim, x.ndim)
