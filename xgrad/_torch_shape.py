@@ -1371,6 +1371,8 @@ def einsum(equation, *operands):
     """Einstein summation: ``einsum('ij,jk->ik', a, b)``; ``...`` broadcasts, a label
     repeated in one operand takes its diagonal, labels absent from the output are summed.
     Pairs of operands are contracted left to right with ``matmul``."""
+    if not isinstance(equation, str):  # the sublist format: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        equation, operands = _sublist_equation((equation,) + tuple(operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ops = [_tensor(o) for o in operands]
@@ -1433,6 +1435,30 @@ def einsum(equation, *operands):
     if cur_l != output:
         cur = _M.permute_dims(cur, [cur_l.index(c) for c in output])
     return cur
+
+
+def _sublist_equation(args):
+    """``(equation, operands)`` of einsum's sublist format (``Ellipsis`` allowed)."""
+    def letters(sub):
+        out = []
+        for v in sub:
+            if v is Ellipsis:
+                out.append("...")
+            else:
+                if not 0 <= int(v) < 52:
+                    raise RuntimeError(f"einsum(): subscript in subscript list is not within the "
+                                       f"valid range [0, 52), got {v}")
+                out.append("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(v)])
+        return "".join(out)
+    operands, terms = [], []
+    items = list(args)
+    while len(items) >= 2 and not isinstance(items[0], (list, tuple)):
+        operands.append(items.pop(0))
+        terms.append(letters(items.pop(0)))
+    equation = ",".join(terms)
+    if items:
+        equation += "->" + letters(items[0])
+    return equation, tuple(operands)
 
 
 # -- vander, trapezoid, renorm ---------------------------------------------------------

@@ -152,7 +152,7 @@ NOTES = {
     "view_as_complex": "a copy, not a view (xgrad has no strides)",
     "resolve_conj": "identity: xgrad has no conjugate bit",
     "resolve_neg": "identity: xgrad has no negative bit",
-    "einsum": "equation strings only (no sublist format); pairs contracted left to right with matmul",
+    "einsum": "pairs contracted left to right with matmul (no path optimisation)",
     "matrix_exp": "degree-18 Taylor with scaling and squaring; the squaring count reads the norm (one sync)",
     "lstsq": "pinv(A) @ B; residuals, rank and singular values empty (as PyTorch's default CPU driver)",
     "histogram": "bins as an int or a tensor of edges; no gradient",
