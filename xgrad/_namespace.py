@@ -34,6 +34,8 @@ from .ops.creation_ops import astype, clone, to_device  # noqa: F401
 from .ops.elementwise import *  # noqa: F401,F403
 from .ops.elementwise import negative, subtract, multiply, divide, pow, abs  # noqa: F401
 from .ops.elementwise import round as _round, maximum as _maximum, minimum as _minimum
+from .ops import elementwise as _E
+from .ops.searching import where as _where_op
 from .ops.indexing import take_along_axis  # noqa: F401
 from .ops.linalg import matrix_transpose, outer, vecdot, vector_norm  # noqa: F401
 from .ops.manipulation import (broadcast_arrays, broadcast_shapes, broadcast_to,  # noqa: F401
@@ -269,24 +271,24 @@ def triu(input, diagonal=0, *, out=None):
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other``."""
     _no_out(out, "add")
-    return _std.add(input, other if alpha == 1 else other * alpha)
+    return _E.add(input, other if alpha == 1 else other * alpha)
 
 
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``."""
     _no_out(out, "sub")
-    return _std.subtract(input, other if alpha == 1 else other * alpha)
+    return _E.subtract(input, other if alpha == 1 else other * alpha)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
     """``input / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient."""
     _no_out(out, "div")
     if rounding_mode is None:
-        return _std.divide(input, other)
+        return _E.divide(input, other)
     if rounding_mode == "floor":
-        return _std.floor_divide(input, other)
+        return _E.floor_divide(input, other)
     if rounding_mode == "trunc":
-        q = _std.divide(input, other)
+        q = _E.divide(input, other)
         x = _t(input)
         return _std.trunc(q) if q.dtype.is_inexact and x.dtype.is_inexact else \
             astype(_std.trunc(q), _std.result_type(x, other) if isinstance(other, Tensor)
@@ -295,8 +297,8 @@ def div(input, other, *, rounding_mode=None, out=None):
                      f"found '{rounding_mode}'")
 
 
-mul = multiply = _pointwise(_std.multiply)
-true_divide = divide = _pointwise(_std.divide)
+mul = multiply = _pointwise(_E.multiply)
+true_divide = divide = _pointwise(_E.divide)
 neg = negative
 absolute = abs
 subtract = sub
@@ -335,7 +337,7 @@ def where(condition, input=None, other=None, *, out=None):
         return nonzero(condition, as_tuple=True)
     if input is None or other is None:
         raise TypeError("where() takes condition, input and other (or condition alone)")
-    return _std.where(condition, input, other)
+    return _where_op(condition, input, other)
 
 
 def maximum(input, other, *, out=None):
@@ -687,7 +689,7 @@ def take(input, index):
     flat = reshape(x, (-1,))
     n = flat.shape[0]
     idx_flat = reshape(idx, (-1,))
-    idx_flat = _std.where(idx_flat < 0, idx_flat + n, idx_flat)
+    idx_flat = _where_op(idx_flat < 0, idx_flat + n, idx_flat)
     return reshape(_std.take(flat, idx_flat, axis=0), tuple(idx.shape))
 
 
@@ -717,7 +719,7 @@ def equal(input, other) -> bool:
     a, b = _t(input), _t(other)
     if tuple(a.shape) != tuple(b.shape):
         return False
-    return builtins.bool(_std.all(_std.equal(a, b)).item())
+    return builtins.bool(_std.all(_E.equal(a, b)).item())
 
 
 def sort(input, dim=-1, descending=False, *, stable=False, out=None):
