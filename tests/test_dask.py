@@ -282,6 +282,8 @@ AUDIT = {
                                                         axis=1), [A]),
     "setitem": (lambda x, v: _setitem(x, (slice(None), slice(1, 3)), v), [A, ((2, 2), -1.0, 1.0)]),
     "setitem_mask": (lambda x: _setitem(x, x > 0.5, 0.0), [A]),
+    "index_put": (lambda x, v: _setitem(x, (_idx([1, 0], x), slice(None), _idx([4, 2], x)), v),
+                  [((2, 3, 6), -1.0, 1.0), ((2, 3), -1.0, 1.0)]),
     "argsort": (lambda x: xgrad.argsort(x, axis=1), [A]),
     "sort": (lambda x: xgrad.sort(x, axis=1), [A]),
     "searchsorted": (lambda x: xgrad.searchsorted(xgrad.sort(x[0]), x[1]), [A]),

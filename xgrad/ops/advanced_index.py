@@ -253,6 +253,8 @@ def _plan(x_shape, basic, adv, y_shape, new_axes, origin, backend, xp, check) ->
         return plan
     plan.rest = tuple(a for a in range(len(y_shape)) if a not in plan.dims)
     plan.adjacent = plan.dims == tuple(range(dims[0], dims[0] + len(dims)))
+    if plan.mode == "hooks" and not masks:  # integer arrays on Dask: composed (lazy) too
+        plan.mode = "composed"
     if plan.mode == "composed":
         _compose(plan, xp, backend, check)
     else:
@@ -334,7 +336,7 @@ def _compose(plan, xp, backend, check):
         k = xp.astype(k, xp.int64)
         arrays.append(k)
         d += 1
-    if check:
+    if check and getattr(backend, "check_index_bounds", True):
         _check_bounds(xp, plan)
     sizes = [plan.y_shape[a] for a in plan.dims]
     arrays = [xp.where(a < 0, a + s, a) for a, s in zip(arrays, sizes)]
@@ -424,6 +426,20 @@ def _put_composed(xp, y, v, plan, accumulate):
         rows = xp.asarray(rows, copy=True)
         xp.__xgrad_backend__.scatter_add(rows, plan.flat, vrows)
         return _from_rows(xp, rows, plan)
+    if getattr(xp.__xgrad_backend__, "fancy_indexing", "") == "hooks":
+        # Dask (lazy, no sorting): written rows from two scatter-adds; a repeated row
+        # gets the mean of its values (PyTorch leaves repeated assignment undefined)
+        ones = xp.ones((vrows.shape[0],), dtype=rows.dtype, device=rows.device)
+        count = xp.zeros((plan.rows,), dtype=rows.dtype, device=rows.device)
+        total = xp.zeros(tuple(rows.shape), dtype=rows.dtype, device=rows.device)
+        xp.__xgrad_backend__.scatter_add(count, plan.flat, ones)
+        xp.__xgrad_backend__.scatter_add(total, plan.flat, vrows)
+        count = xp.reshape(count, (plan.rows,) + (1,) * (rows.ndim - 1))
+        written = count > 0
+        mean = total / xp.where(written, count, 1)
+        if mean.dtype != rows.dtype:  # integer tensors
+            mean = xp.astype(mean, rows.dtype)
+        return _from_rows(xp, xp.where(written, mean, rows), plan)
     # assignment, the last write of each row winning (as NumPy's sequential semantics)
     order = xp.argsort(plan.flat, stable=True)
     ordered = xp.take(plan.flat, order)
@@ -441,6 +457,15 @@ def _gather(xp, x, plan):
         return xp.asarray(y, copy=True)
     if plan.mode == "composed":
         return _gather_composed(xp, y, plan)
+    if plan.mode == "hooks":  # Dask with boolean masks
+        try:
+            return xp.__xgrad_backend__.getitem(y, plan.adv[0] if len(plan.adv) == 1 else plan.adv)
+        except NotImplementedError as exc:
+            from ..backends._dask import DaskUnsupported
+            raise DaskUnsupported(
+                f"Dask cannot index with this boolean-mask key ({exc}); on the dask device a "
+                "mask must cover one axis or all of them, without other index arrays (or "
+                "compute the mask first)") from None
     return xp.__xgrad_backend__.getitem(y, plan.adv)
 
 
@@ -485,10 +510,18 @@ def _put(xp, x, v, plan, accumulate):
         y_new = _put_composed(xp, y, v, plan, accumulate)
     else:  # hooks (Dask)
         y_new = xp.asarray(y, copy=True)
+        if getattr(v, "ndim", 0) and _unknown_size(plan, v, xp):
+            from ..backends._dask import DaskUnsupported
+            raise DaskUnsupported(
+                "on the dask device a boolean mask selects a number of elements Dask knows only "
+                "after computing, so values of that size (or the gradient of x[mask]) cannot be "
+                "written back through the mask; write a scalar (x[mask] = 0.0), use "
+                "xgrad.where(mask, value, x), or compute the mask first (x.compute())")
+        key = plan.adv[0] if len(plan.adv) == 1 else plan.adv  # (Dask reads (mask,) otherwise)
         if accumulate:
-            backend.scatter_add(y_new, plan.adv, v)
+            backend.scatter_add(y_new, key, v)
         elif 0 not in tuple(getattr(v, "shape", ())):
-            y_new[plan.adv] = v
+            y_new[key] = v
     return y_new if plan.trivial else _embed(xp, x, plan, y_new)
 
 
@@ -508,6 +541,12 @@ def check_value_dtype(plan: IndexPlan, dtype, values) -> None:
     name = lambda d: _TORCH_NAMES.get(d.name, d.name)  # noqa: E731
     raise RuntimeError("Index put requires the source and destination dtypes match, got "
                        f"{name(dtype)} for the destination and {name(values.dtype)} for the source.")
+
+
+def _unknown_size(plan, v, xp) -> bool:
+    """Whether writing ``v`` through the plan's masks needs sizes Dask does not know."""
+    shape = tuple(v.shape)
+    return any(s != s for s in shape) or (plan.shape is None and math.prod(shape) != 1)
 
 
 def write_raw(device, buffer, key, values):
