@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 from . import _dtypes, _promotion
+from ._errors import op_error as _op_error
 from .autograd import grad_mode as _grad_mode
 from .autograd.forward_state import STATE as _FW
 from .autograd import graph as _graph
@@ -273,13 +274,18 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._one_element())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._one_element())
 
     def __complex__(self) -> complex:
-        return complex(self.item())
+        return complex(self._one_element())
+
+    def _one_element(self):
+        if self.numel() != 1:  # PyTorch's ValueError (item() raises RuntimeError)
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self) -> int:
         if self.dtype._kind not in "iu":
@@ -454,6 +460,8 @@ def unary(op, x, params=None) -> Tensor:
     fp = _ignore_fp_errors()  # NumPy's overflow/invalid warnings: silent, as in PyTorch
     try:
         out = op.forward(dev.xp, x._data, **params) if params else op.forward(dev.xp, x._data)
+    except ValueError as e:  # the backend's ValueError: PyTorch's RuntimeError (xgrad._errors)
+        raise _op_error(op, e, (x._data,), params) from None
     finally:
         _restore_fp_errors(fp)
     if x._requires_grad and op.differentiable and _GRAD.enabled:
@@ -501,6 +509,8 @@ def binary(op, a, b, params=None) -> Tensor:
     fp = _ignore_fp_errors()
     try:
         out = op.forward(dev.xp, ad, bd, **params) if params else op.forward(dev.xp, ad, bd)
+    except ValueError as e:
+        raise _op_error(op, e, (ad, bd), params) from None
     finally:
         _restore_fp_errors(fp)
     if type(out) in _SCALAR_TYPES:  # NumPy's 0-d float64 is a Python float: 1j * it is too
@@ -558,6 +568,8 @@ def apply(op, args, params=None):
     fp = _ignore_fp_errors()
     try:
         out = op.forward(dev.xp, *datas, **params) if params else op.forward(dev.xp, *datas)
+    except ValueError as e:
+        raise _op_error(op, e, datas, params) from None
     finally:
         _restore_fp_errors(fp)
     if needs_grad and _GRAD.enabled and op.differentiable:
