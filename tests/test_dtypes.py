@@ -100,12 +100,23 @@ def _check(out, expected):
                              expected.dtype).numpy(), rtol=2e-3, atol=1e-3)
 
 
+def _standard_family(name):
+    if name in ("float16", "bfloat16"):
+        return None
+    return {"b": "bool", "i": "int", "u": "int"}.get(_x(name)._kind, "float")
+
+
 @pytest.mark.parametrize("zero_d", [False, True], ids=["1d", "0d"])
 @pytest.mark.parametrize("left,right", list(itertools.product(KINDS, KINDS)))
 def test_tensor_operators_promote_as_pytorch(device, left, right, zero_d):
     if not (_supported(device, left) and _supported(device, right)):
         pytest.skip(f"the {device.type} device has no {left if not _supported(device, left) else right}")
     (a, b), (ta, tb) = _pair(device, left, right, zero_d)
+    if zero_d and _standard_family(left) == _standard_family(right) is not None:
+        # the array API standard defines these: a 0-d tensor counts in full (the one
+        # deliberate difference from PyTorch, whose 0-d tensors are weak here too)
+        common = torch.promote_types(ta.dtype, tb.dtype)
+        ta, tb = ta.to(common), tb.to(common)
     for name, op in OPS.items():
         try:
             expected = op(ta, tb)
@@ -137,6 +148,22 @@ def test_python_scalars_are_weak(device, name, scalar):
             continue  # bool arithmetic: the standard has none (known gap on strict)
         _check(op(a, scalar), expected)
         assert xgrad.result_type(a, scalar) is op(a, scalar).dtype or op(a, scalar).dtype.is_inexact
+
+
+def test_zero_d_tensors(device):
+    f32 = xgrad.asarray([1.0, 2.0], dtype=xgrad.float32, device=device)
+    i32 = xgrad.asarray(np.array([1, 2], np.int32), device=device)
+    f64_0d = xgrad.asarray(2.0, dtype=xgrad.float64, device=device)
+    i64_0d = xgrad.asarray(3, device=device)
+    assert (i32 * f64_0d).dtype is xgrad.float64           # a higher category: PyTorch's rule
+    assert (i32 + i64_0d).dtype is xgrad.int64             # the standard's (PyTorch: int32)
+    assert (f32 + f64_0d).dtype is xgrad.float64           # the standard's (PyTorch: float32)
+    assert (f32 * xgrad.asarray(1j, device=device)).dtype is xgrad.complex64
+    assert xgrad.result_type(f32, f64_0d) is (f32 + f64_0d).dtype
+    if _supported(device, "float16"):  # float16 is no standard dtype: PyTorch's rule
+        h = f32.half()
+        assert (h * xgrad.asarray(0.5, device=device)).dtype is xgrad.float16
+        assert (h * f64_0d).dtype is xgrad.float16
 
 
 def test_the_issue_examples(device):

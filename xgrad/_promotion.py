@@ -16,9 +16,16 @@ Two parts, as in PyTorch:
   at least one dimension decide; 0-d tensors and Python scalars are "weak" and
   only raise the category (bool < integer < float < complex), never the
   precision within it. So ``int64_tensor * 0.1`` is the default float dtype
-  (float32), ``float32_tensor + float64_0d`` stays float32, ``int_tensor +
+  (float32), ``float16_tensor * float32_0d`` stays float16, ``int_tensor +
   float64_0d`` is float64, ``bool_tensor + 1`` is int64, ``int8_tensor + 1000``
   stays int8 (the scalar wraps, as in PyTorch).
+
+  One exception, because the operators serve both faces: where the array API
+  standard defines the answer — tensors whose dtypes are all the standard's and
+  of one family (integers; real and complex floats; bools) — a 0-d tensor counts
+  in full, as the standard requires: ``float32_tensor + float64_0d`` is float64
+  and ``int32_tensor + int64_0d`` is int64 (PyTorch: float32, int32). Python
+  scalars stay weak everywhere (the standard agrees).
 
 Some ops compute integers in the default float dtype (true division,
 ``atan2``, ...): :data:`TO_FLOAT` lists them. The array API standard leaves
@@ -132,12 +139,26 @@ def result_type(*operands) -> D.DType:
     """The dtype PyTorch gives an elementwise op of ``operands`` (tensors, backend
     arrays, dtypes, Python scalars): see the module docstring."""
     groups = [None, None, None]
+    standard_family = set()  # the standard's families of the tensor/dtype operands
     for x in operands:
         dt, g = _operand(x)
         groups[g] = dt if groups[g] is None else promote_types(groups[g], dt)
+        if g != 2:
+            standard_family.add(_FAMILY.get(dt))
     if groups == [None, None, None]:
         raise ValueError("result_type needs at least one tensor, dtype or scalar")
+    if groups[0] is not None and groups[1] is not None and len(standard_family) == 1 \
+            and None not in standard_family:
+        # where the array API standard defines the answer (dtypes of one family, all of
+        # them the standard's), 0-d tensors count in full, as the standard says; the
+        # operators serve both faces (see the module docstring)
+        return _combine(promote_types(groups[0], groups[1]), groups[2])
     return _combine(groups[0], _combine(groups[1], groups[2]))
+
+
+# the array API standard's promotion families (float16/bfloat16 are not standard dtypes)
+_FAMILY = {dt: ("bool" if dt._kind == "b" else "int" if dt._kind in "iu" else "float")
+           for dt in D.ALL_DTYPES if dt not in (D.float16, D.bfloat16)}
 
 
 def float_result(dt: D.DType) -> D.DType:
