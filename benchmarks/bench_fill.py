@@ -2,13 +2,15 @@
 
     python -m benchmarks.bench_fill                    # rows 1000, 2000, 5000, 10000
     python -m benchmarks.bench_fill --rows 1000,4000 --repeats 5
+    python -m benchmarks.bench_fill --grow        # the buffer is (rows, 64): filled whole
 
 Each row is a function of a parameter (``buf[i] = tanh(p * c_i)``), then
 ``(buf * w).sum().backward()``. A write into a slice must cost O(slice): the
 forward time and the backward time must both grow linearly with the number of
 rows written (so the time per row stays flat), not as rows x buffer. xgrad and
 PyTorch (one thread) side by side; medians of ``--repeats`` runs, each peer's
-forward and backward timed separately.
+forward and backward timed separately. With ``--grow`` the buffer has as many
+rows as are written, so a write costing O(buffer) makes the total quadratic.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ import numpy as np
 SHAPE = (10000, 64)
 
 
-def _xgrad_run(rows, coefs, w_np, p_np):
+def _xgrad_run(rows, coefs, w_np, p_np, shape):
     import xgrad
     p = xgrad.asarray(p_np.copy(), requires_grad=True)
-    w = xgrad.asarray(w_np)
+    w = xgrad.asarray(w_np[:shape[0]])
     start = time.perf_counter()
-    buf = xgrad.zeros(SHAPE, dtype=xgrad.float64)
+    buf = xgrad.zeros(shape, dtype=xgrad.float64)
     for i in range(rows):
         buf[i] = xgrad.tanh(p * coefs[i])
     loss = (buf * w).sum()
@@ -38,12 +40,12 @@ def _xgrad_run(rows, coefs, w_np, p_np):
     return mid - start, end - mid, p.grad.numpy()
 
 
-def _torch_run(rows, coefs, w_np, p_np):
+def _torch_run(rows, coefs, w_np, p_np, shape):
     import torch
     p = torch.tensor(p_np, requires_grad=True)
-    w = torch.tensor(w_np)
+    w = torch.tensor(w_np[:shape[0]])
     start = time.perf_counter()
-    buf = torch.zeros(SHAPE, dtype=torch.float64)
+    buf = torch.zeros(shape, dtype=torch.float64)
     for i in range(rows):
         buf[i] = torch.tanh(p * float(coefs[i]))
     loss = (buf * w).sum()
@@ -53,7 +55,7 @@ def _torch_run(rows, coefs, w_np, p_np):
     return mid - start, end - mid, p.grad.numpy()
 
 
-def run(rows_list, repeats):
+def run(rows_list, repeats, grow=False):
     import torch
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -69,7 +71,8 @@ def run(rows_list, repeats):
                 gc.collect()
                 gc.disable()
                 try:
-                    fwd, bwd, grad = fn(rows, coefs, w_np, p_np)
+                    fwd, bwd, grad = fn(rows, coefs, w_np, p_np,
+                                        (rows, SHAPE[1]) if grow else SHAPE)
                 finally:
                     gc.enable()
                 samples[name].append((fwd, bwd))
@@ -96,12 +99,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1000,2000,5000,10000")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--grow", action="store_true", help="a (rows, 64) buffer, filled whole")
     args = parser.parse_args(argv)
     rows = [int(r) for r in args.rows.split(",")]
     print("| rows | xgrad fwd ms | xgrad bwd ms | xgrad fwd us/row | xgrad bwd us/row | "
           "torch fwd ms | torch bwd ms | torch fwd us/row | torch bwd us/row |")
     print("|---|---|---|---|---|---|---|---|---|")
-    run(rows, args.repeats)
+    run(rows, args.repeats, args.grow)
 
 
 if __name__ == "__main__":

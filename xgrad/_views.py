@@ -245,11 +245,12 @@ def put_chain(xp, base, chain, value):
     region = None
     if any(op.name == "broadcast_to" for op, _ in chain):
         region = xp.ones(tuple(value.shape), dtype=xp.bool)
-    for (op, params), b in zip(reversed(chain), reversed(bases)):
+    for i in range(len(chain) - 1, -1, -1):
+        (op, params), b = chain[i], bases[i]
         if op.name == "broadcast_to":
             value = _put_into_broadcast(xp, b, value, region)
-            region = None if not any(o.name == "broadcast_to" for o, _ in chain[:chain.index(
-                (op, params))]) else xp.ones(tuple(b.shape), dtype=xp.bool)
+            region = xp.ones(tuple(b.shape), dtype=xp.bool) if any(
+                o.name == "broadcast_to" for o, _ in chain[:i]) else None
             continue
         put = _PUT.get(op.name)
         if region is not None:
@@ -281,12 +282,35 @@ def _put_into_broadcast(xp, base, value, region):
 def _aliased_target(data, chain, xp):
     """The chain's view of ``data`` when it is a view of ``data``'s memory (NumPy,
     CuPy), else None."""
-    target = _derive_data(xp, data, chain)
+    return _aliased(data, _derive_data(xp, data, chain))
+
+
+def _aliased(data, target):
     if target is data or getattr(target, "base", None) is data:
         flags = getattr(target, "flags", None)
         if flags is None or flags.writeable:
             return target
     return None
+
+
+def _write_in_place(data, chain, value, xp):
+    """Write ``value`` into the chain's region of ``data`` itself where its memory can
+    be reached (NumPy, CuPy); False where it cannot (nothing written)."""
+    target = _aliased_target(data, chain, xp)
+    if target is not None:
+        target[...] = value
+        return True
+    op, params = chain[-1]
+    if op.name == "getitem":  # an element (NumPy gives a scalar, no view): through its key
+        prefix = _aliased(data, _derive_data(xp, data, chain[:-1]))
+        if prefix is not None:
+            key = params["key"]
+            if isinstance(key, tuple) and any(k is None for k in key):
+                key = tuple(k for k in key if k is not None)
+                value = xp.reshape(value, tuple(prefix[key].shape))
+            prefix[key] = value
+            return True
+    return False
 
 
 def _copy_slices_forward(xp, base, value, *, chain, shape):
@@ -297,13 +321,11 @@ def _copy_slices_vjps(xp, g, out, base, value, *, chain, shape):
     if not is_backend_namespace(xp):  # create_graph: both recorded, so differentiable again
         zeros = xp.zeros(shape, dtype=g.dtype, device=g.device)
         return call(xp, COPY_SLICES, g, zeros, chain=chain, shape=shape), run_chain(xp, g, chain)
-    if _engine_owned(g, xp):
-        target = _aliased_target(g, chain, xp)
-        if target is not None:
-            g_value = xp.asarray(target, copy=True)
-            target[...] = 0
-            return g, g_value
     g_value = _derive_data(xp, g, chain)
+    if _engine_owned(g, xp):
+        g_value = xp.asarray(g_value, copy=True)  # (before its region is zeroed)
+        if _write_in_place(g, chain, xp.zeros(shape, dtype=g.dtype), xp):
+            return g, g_value
     return put_chain(xp, g, chain, xp.zeros(shape, dtype=g.dtype)), g_value
 
 
@@ -450,15 +472,20 @@ def inplace_view(t, others, compute, write):
         result = _record_copy_slices(root, new, params, xp)
         _adopt_root(root, result)
         return t
-    if root._device.backend.owns(root._data) and not root._cow:
+    owned = root._device.backend.owns(root._data) and not root._cow
+    if owned:
         target = _aliased_target(root._data, chain, xp)
         if target is not None:
             write(target)
             root._vc[0] += 1
             rederive(root, False)
             return t
-    new = compute()
-    _write_unrecorded(root, chain, _cast_to(t, new)._data, None)
+    new = _cast_to(t, compute())._data
+    if owned and _write_in_place(root._data, chain, new, xp):
+        root._vc[0] += 1
+        rederive(root, False)
+        return t
+    _write_unrecorded(root, chain, new, None)
     return t
 
 
@@ -475,10 +502,7 @@ def _record_copy_slices(root, new, params, xp):
     from .autograd.graph import record
     if _exclusive(root):
         data = root._data
-        target = _aliased_target(data, params["chain"], xp)
-        if target is not None:
-            target[...] = new._data
-            target = None
+        if _write_in_place(data, params["chain"], new._data, xp):
             return record(COPY_SLICES, (root, new), (data, new._data), data, params, root._device)
     return apply(COPY_SLICES, (root, new), params)
 
