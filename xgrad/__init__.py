@@ -48,6 +48,7 @@ cfloat = complex64
 cdouble = complex128
 from ._dtypes import bfloat16, float16  # noqa: E402  (half precision: cpu/cuda; bfloat16: none yet)
 half = float16
+from ._promotion import promote_types  # noqa: E402  (torch.promote_types)
 
 e = _math.e
 pi = _math.pi
