@@ -339,3 +339,32 @@ def test_float_division_by_zero_is_not_an_error(device):
     assert out.dtype is xgrad.float32
     assert np.isinf(out.numpy()[0]) and np.isnan(out.numpy()[1])
     assert np.isinf((i.float() // 0).numpy()[0])
+
+
+IN_PLACE = {
+    "int += 0.5": lambda m, d: m.tensor([1, 2], **d).__iadd__(0.5),
+    "int += float tensor": lambda m, d: m.tensor([1, 2], **d).__iadd__(m.tensor([1.0, 2.0], **d)),
+    "int /= 2": lambda m, d: m.tensor([1, 2], **d).__itruediv__(2),
+    "bool += 1": lambda m, d: m.tensor([True], **d).__iadd__(1),
+    "float += 1j": lambda m, d: m.tensor([1.0], **d).add_(1j),
+    "float32 += float64": lambda m, d: m.tensor([1.0, 2.0], **d).__iadd__(
+        m.tensor([1.0, 2.0], dtype=m.float64, **d)),
+    "float32 *= int": lambda m, d: m.tensor([1.0, 2.0], **d).__imul__(m.tensor([3, 4], **d)),
+    "int += 2": lambda m, d: m.tensor([1], **d).__iadd__(2),
+    "complex += 1j": lambda m, d: m.tensor([1j], **d).add_(1j),
+}
+
+
+@pytest.mark.parametrize("case", list(IN_PLACE))
+def test_in_place_results_keep_the_dtype_as_in_pytorch(device, case):
+    fn = IN_PLACE[case]
+    try:
+        expected = fn(torch, {})
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type") as got:
+            fn(xgrad, {"device": device})
+        assert str(got.value) == str(e)
+        return
+    out = fn(xgrad, {"device": device})
+    assert out.dtype.name == str(expected.dtype).removeprefix("torch.")
+    assert out.tolist() == expected.tolist()

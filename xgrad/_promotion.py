@@ -301,3 +301,22 @@ def check_integer_divisor(xp, y) -> None:
         zero = bool(xp.any(y == 0))
     if zero:
         raise RuntimeError("ZeroDivisionError")
+
+
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+                "int64": "Long", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+                "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def check_inplace(op, t, other) -> None:
+    """PyTorch's error for an in-place op whose result has a higher category than the
+    tensor written into (``int_tensor += 0.5``, ``int_tensor /= 2``): the result cannot
+    be stored without losing its kind."""
+    dt = result_type(t, other)
+    if op.to_float:
+        dt = float_result(dt)
+    target = t.dtype
+    if _CATEGORY[dt._kind] > _CATEGORY[target._kind]:
+        raise RuntimeError(f"result type {_TORCH_NAMES[dt.name]} can't be cast to the desired "
+                           f"output type {_TORCH_NAMES[target.name]}")

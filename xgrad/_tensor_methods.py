@@ -11,6 +11,7 @@ import numbers
 import operator
 
 from . import _namespace as ns
+from . import _promotion
 from . import _views
 from ._tensor import Tensor, _device_mismatch, binary, inplace, unary
 from .ops import elementwise as E
@@ -43,8 +44,13 @@ def _inplace_operator(op, write):
             if other._device is not self._device:
                 raise _device_mismatch(self._device, other._device)
             value = other._data
+            if value.dtype is not self._data.dtype or op.to_float:  # (promotion: dtypes)
+                _promotion.check_inplace(op, self, other)
         else:
             value = other
+            if type(other) is bool or type(other) is complex or \
+                    self._data.dtype not in self._device.inexact:
+                _promotion.check_inplace(op, self, other)
         return inplace(self, (other,), lambda: binary(op, self, other),
                        lambda buf: write(buf, value))
     return method
