@@ -62,8 +62,8 @@ _COMMON = {
                   "(faces: _namespace.cumsum), movedim raises (shape-api), ...",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
                  "(PyTorch: 0); math-api: log_softmax/softmax of an empty tensor raises (ops/nn.py)",
-    "write_into_diag": "shape-api: xgrad's torch.diag(matrix) is a view of the matrix (PyTorch: a "
-                       "copy), so a write into it raises the leaf-view error",
+    "diag": "shape-api: xgrad's torch.diag(matrix) is a view of the matrix (PyTorch: a copy): "
+            "writes into either reach the other, a write into it raises the leaf-view error",
     "masked_fill_broadcast": "shape-api: masked_fill refuses a mask that broadcasts the input up",
     "copy_const": "views agent: y.copy_(constant) drops y's requires_grad (PyTorch: CopyBackwards)",
 }
@@ -94,7 +94,7 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
-    "write_into_diag": "writes into the result of torch.diag (a new tensor in PyTorch)",
+    "diag": "torch.diag (of a matrix: a new tensor in PyTorch, not a view)",
     "masked_fill_broadcast": "x.masked_fill(mask, v) with a mask of more dims than x (the result "
                              "takes the broadcast shape)",
     "size_zero": "tensors with a size-0 dimension",
@@ -494,7 +494,7 @@ def st_binary(g):
             a, b = b, a
     if tmpl.count("{b}") == 2 and "where" in tmpl and b not in g.ns:
         _need(g, "@where_scalars")
-    if "masked_fill" in tmpl and b in g.ns and not _broadcasts(g.shape(b), g.shape(a)):
+    if "masked_fill" in tmpl and a in g.ns and b in g.ns and not _broadcasts(g.shape(b), g.shape(a)):
         _need(g, "@masked_fill_broadcast")
     g.assign(tmpl.format(a=a, b=b))
 
@@ -796,8 +796,6 @@ def _write_features(g, a) -> set:
     """Features of a write into ``a``: into a view, into a tensor other views look at."""
     t = g.val(a)
     feats = set()
-    if g.origin.get(a, "").startswith("torch.diag("):
-        feats.add("write_into_diag")
     if t._base is not None:
         feats.add("inplace_view")
     # shared data: views of the same base, the base itself, detach() results (PyTorch's
@@ -1050,7 +1048,7 @@ def st_shape_fn(g):
         reps = tuple(g.ch.integers(1, 2) for _ in range(nd + g.ch.integers(0, 1)))
         g.assign(f"{a}.repeat{reps if len(reps) != 1 else '(' + str(reps[0]) + ')'}" if reps else f"{a}.repeat(())")
     elif r == 12:
-        _need(g, "diag")
+        _need(g, "diag", "@diag")
         if nd > 2:
             raise Reject("diag")
         g.assign(f"torch.diag({a})")
@@ -1457,6 +1455,8 @@ def main(argv=None):
     p.add_argument("--show", action="store_true", help="print each failing program, shrunk")
     p.add_argument("--known", action="store_true", help="re-run the KNOWN differences")
     p.add_argument("--off", default="", help="comma-separated features to switch off as well")
+    p.add_argument("--on", default="", help="comma-separated excluded features to switch on "
+                                           "('all': ignore the device's exclusions)")
     p.add_argument("--by-feature", action="store_true",
                    help="shrink each failure and count failures by the features the shrunk program uses")
     args = p.parse_args(argv)
@@ -1468,6 +1468,11 @@ def main(argv=None):
         return
     dtype = device.type if hasattr(device, "type") else str(device).partition(":")[0]
     seeds = [args.seed] if args.seed is not None else range(args.start, args.start + args.count)
+    if args.on == "all":
+        EXCLUSIONS[dtype] = {}
+    elif args.on:
+        for f in args.on.split(","):
+            EXCLUSIONS.get(dtype, {}).pop(f, None)
     if args.off:
         EXCLUSIONS.setdefault(dtype, {}).update({f: "--off" for f in args.off.split(",")})
     fails = collections.Counter()

@@ -75,6 +75,17 @@ x4 = torch.tensor(0.99, dtype=torch.float64, requires_grad=True)
 v5 = torch.minimum(x4, x2)
 v7 = v5.prod(0)
 """),
+    # dim 0 / -1 of a 0-d tensor: mean, var, std, cumsum, cumprod, flip (fixed in
+    # ops/reductions.py and ops/manipulation.py); var of one element: nan, not ZeroDivisionError
+    (set(), """
+x7 = torch.tensor(-0.92, dtype=torch.float64, requires_grad=True)
+v1 = torch.mean(x7, dim=-1)
+v2 = x7.var(0)
+v3 = torch.std(x7, dim=-1)
+v4 = x7.cumprod(-1)
+v5 = torch.cumsum(x7 * x7, 0)
+v6 = torch.flip(x7, dims=(0,))
+"""),
     # vector_norm with dim=0 of a 0-d tensor (fixed in ops/linalg.py)
     (set(), """
 x1 = torch.tensor(-1.41, dtype=torch.float64, requires_grad=True)

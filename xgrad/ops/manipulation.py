@@ -114,6 +114,10 @@ def broadcast_to(x, /, shape):
 
 def flip(x, /, *, axis=None):
     """Reverse the order of elements along ``axis`` (all axes by default)."""
+    if axis is not None and getattr(x, "ndim", 1) == 0:  # PyTorch: dim 0 / -1 of a 0-d x
+        from .reductions import normalize_axes
+        normalize_axes(axis, 0)
+        axis = None
     return unary(FLIP, x, None if axis is None else {"axis": axis})
 
 
@@ -140,7 +144,7 @@ def _ordered_axes(axes, ndim) -> tuple:
         (operator.index(axes),)
     for a in axes:
         if not -ndim <= a < ndim:
-            raise IndexError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+            raise IndexError(f"axis {a} is out of bounds for array of dimension {ndim}")
     out = tuple(a % ndim for a in axes)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axes!r}")

@@ -30,7 +30,7 @@ def normalize_axes(axis, ndim: int) -> tuple:
     out = []
     for a in axes:
         if not -_bmax(ndim, 1) <= a < _bmax(ndim, 1):
-            raise IndexError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+            raise IndexError(f"axis {a} is out of bounds for array of dimension {ndim}")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
@@ -142,7 +142,8 @@ def _centered(xp, x, axis):
 
 def _var_vjp(xp, g, out, x, *, axis=None, correction=0.0, keepdims=False):
     dof = _bmax(reduced_count(x.shape, axis) - correction, 0)
-    return expand_reduced(xp, g, x.shape, axis, keepdims) * (2.0 / dof) * _centered(xp, x, axis)
+    factor = 2.0 / dof if dof else float("inf")  # no degrees of freedom: nan/inf, as PyTorch
+    return expand_reduced(xp, g, x.shape, axis, keepdims) * factor * _centered(xp, x, axis)
 
 
 def _std_vjp(xp, g, out, x, *, axis=None, correction=0.0, keepdims=False):
@@ -168,9 +169,17 @@ def sum(x, /, *, axis=None, dtype=None, keepdims=False):
     return _exact(unary(SUM, x, _params(axis=axis, dtype=_native_dtype(x, dtype), keepdims=keepdims)))
 
 
+def _axis_of_0d(x, axis):
+    """``axis`` for ``x``; for a 0-d ``x``, PyTorch's dim 0 / -1 become None (all of it)."""
+    if axis is not None and getattr(x, "ndim", 1) == 0:
+        normalize_axes(axis, 0)  # (validates: only 0 and -1 name the 0-d tensor itself)
+        return None
+    return axis
+
+
 def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``."""
-    return unary(MEAN, x, _params(axis=axis, keepdims=keepdims))
+    return unary(MEAN, x, _params(axis=_axis_of_0d(x, axis), keepdims=keepdims))
 
 
 def max(x, /, *, axis=None, keepdims=False):
@@ -190,12 +199,14 @@ def prod(x, /, *, axis=None, dtype=None, keepdims=False):
 
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):
     """Variance over ``axis`` with ``correction`` degrees of freedom removed."""
-    return unary(VAR, x, _params(axis=axis, correction=correction or None, keepdims=keepdims))
+    return unary(VAR, x, _params(axis=_axis_of_0d(x, axis), correction=correction or None,
+                                 keepdims=keepdims))
 
 
 def std(x, /, *, axis=None, correction=0.0, keepdims=False):
     """Standard deviation over ``axis`` with ``correction`` degrees of freedom removed."""
-    return unary(STD, x, _params(axis=axis, correction=correction or None, keepdims=keepdims))
+    return unary(STD, x, _params(axis=_axis_of_0d(x, axis), correction=correction or None,
+                                 keepdims=keepdims))
 
 
 def _exact(out):
@@ -280,8 +291,16 @@ CUMULATIVE_PROD = defop("cumulative_prod", lambda xp, x, *, axis, dtype=None, in
                         (_cumprod_vjp,), saves=(0, "out"), grad_name="CumprodBackward0")
 
 
+def _cumulative_of_0d(fn, x, axis, dtype):
+    from .manipulation import reshape
+    _axis_of_0d(x, 0 if axis is None else axis)
+    return reshape(fn(reshape(x, (1,)), axis=0, dtype=dtype), ())
+
+
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
     """Running sums along ``axis`` (with a leading 0 when ``include_initial``)."""
+    if getattr(x, "ndim", 1) == 0 and not include_initial:  # PyTorch: a 0-d x, dim 0 or -1
+        return _cumulative_of_0d(cumulative_sum, x, axis, dtype)
     return _exact(unary(CUMULATIVE_SUM, x, {"axis": _cum_axis(x, axis), "dtype": _native_dtype(x, dtype),
                                             "include_initial": include_initial}))
 
@@ -289,5 +308,7 @@ def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
     """Running products along ``axis`` (with a leading 1 when ``include_initial``);
     the gradient is exact also where ``x`` has zeros."""
+    if getattr(x, "ndim", 1) == 0 and not include_initial:
+        return _cumulative_of_0d(cumulative_prod, x, axis, dtype)
     return _exact(unary(CUMULATIVE_PROD, x, {"axis": _cum_axis(x, axis), "dtype": _native_dtype(x, dtype),
                                              "include_initial": include_initial}))
