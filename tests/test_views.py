@@ -391,8 +391,11 @@ def test_leaf_errors(device):
     expected = A.copy()
     expected[1] *= 2
     assert_close(x.detach(), expected)
-    with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
-        v.add_(1)               # the no_grad view, written with grad on
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode and is being "
+                                           "modified inplace with grad mode enabled"):
+        v.add_(1)               # the no_grad view, written with grad on (PyTorch's error)
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
+        v[1:].mul_(2)
     x.detach()[2] = 0.0         # through detach: allowed, as PyTorch
     expected[2] = 0.0
     assert_close(x.detach(), expected)
@@ -505,3 +508,21 @@ def test_backward_of_row_writes_zeroes_in_place(device, monkeypatch):
     (buf * 2).sum().backward()
     assert len(copies) <= 1          # at most the first node copies (its gradient is shared)
     assert_close(p.grad, np.full(4, 2.0 * sum(range(50))))
+
+
+def test_no_grad_view_of_a_graph_tensor(device):
+    # a view taken in no_grad mode shares the data, never the graph (PyTorch's rule)
+    results = []
+    for L in (torch, xgrad):
+        x = _leaf(L, A, device)
+        y = x * 2
+        with L.no_grad():
+            v = y[0]
+            v.mul_(3)             # a write in no_grad: seen by y, not recorded
+        y[1].add_(x[2])           # a recorded write into y: v keeps no grad
+        if L is xgrad:  # (PyTorch marks it requires_grad with grad_fn=<Invalid>)
+            assert not v.requires_grad and v.grad_fn is None
+        (y * y).sum().backward()
+        results.append((_np(y), _np(v), _np(x.grad)))
+    for e, a in zip(*results):
+        assert_close(a, e)

@@ -79,6 +79,10 @@ def attach(t, a, op, params):
     else:
         root = base
         chain = a._chain + ((op, params),)
+    if root._requires_grad and not _GRAD.enabled and op is not DETACH and not _has_detach(chain):
+        # PyTorch's view made in no_grad mode of a base that requires grad: it shares
+        # the data, never the graph (re-derived as data only; written only in no_grad)
+        chain = chain + ((NO_GRAD_VIEW, None),)
     if op.name == "reshape" and base is not None and _layout(root, chain) is None:
         # PyTorch's reshape copies where it cannot view: a new root, sharing nothing
         t._data = t._device.xp.asarray(t._data, copy=True)
@@ -130,8 +134,10 @@ def _live(root):
 
 
 def _has_detach(chain):
+    """Whether the chain holds a non-differentiable step (``detach``, or a view made
+    in no_grad mode): its views share the root's data, not its graph."""
     for op, _ in chain:
-        if op is DETACH:
+        if op is DETACH or op is NO_GRAD_VIEW:
             return True
     return False
 
@@ -372,6 +378,8 @@ def _detach_forward(xp, x):
 
 
 DETACH = defop("detach_view", _detach_forward, None, saves=(), view=True, grad_name="DetachBackward0")
+# marks the chain of a view taken in no_grad mode from a base that requires grad
+NO_GRAD_VIEW = defop("no_grad_view", _detach_forward, None, saves=(), view=True)
 
 
 # -- writes ---------------------------------------------------------------------------
@@ -381,6 +389,12 @@ LEAF_VIEW_MESSAGE = ("a view of a leaf Variable that requires grad is being used
 LEAF_MESSAGE = ("a leaf Variable that requires grad is being used in an in-place operation. "
                 "Wrap it in `with xgrad.no_grad():` if you mean to update it, or use an "
                 "out-of-place operation.")
+NO_GRAD_VIEW_MESSAGE = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace "
+    "to be tracked).")
 OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-to tensor refers "
                    "to a single memory location. Please clone() the tensor before performing "
                    "the operation.")
@@ -455,6 +469,8 @@ def inplace_view(t, others, compute, write):
     recorded = _GRAD.enabled and (t._requires_grad or (root._requires_grad and not detached) or any(
         getattr(o, "_requires_grad", False) for o in others))
     xp = t._device.xp
+    if _GRAD.enabled and root._requires_grad and any(op is NO_GRAD_VIEW for op, _ in chain):
+        raise RuntimeError(NO_GRAD_VIEW_MESSAGE)
     if recorded and detached:
         # a write through detach(): autograd sees only the detached tensor (PyTorch's
         # non-differentiable view); the root's data changes unrecorded
@@ -794,6 +810,7 @@ def _install():
     register_view(M.PERMUTE_DIMS, put=_put_permute, strides=_permute_strides)
     register_view(linalg.MATRIX_TRANSPOSE, put=_put_transpose, strides=_transpose_strides)
     register_view(DETACH, put=_put_identity, strides=_identity_strides)
+    register_view(NO_GRAD_VIEW, put=_put_identity, strides=_identity_strides)
     _STRIDES["diagonal"] = _diagonal_strides  # (xgrad.ops.joining.DIAGONAL; put: from its VJP)
     from .ops import elementwise as E
     E.real.op.view = True  # PyTorch's x.real and x.imag are views of x
