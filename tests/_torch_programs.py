@@ -46,37 +46,31 @@ import numpy as np
 # Exclusions: features switched off on a device, each with its reason. A feature name is a
 # tag the generator checks before it emits a statement of that kind (see FEATURES).
 # Remove an entry as soon as the owning agent's fix lands (docs/differential.md tracks them).
-_FACES_SIG = "faces agent (issue 12 part 1): PyTorch's signatures on the top-level face"
-_VIEWS = "views agent (issue 11 parts 1-3): writes must reach every tensor sharing the data"
-_INDEXING = "indexing agent (issue 11 part 5): advanced keys on every backend"
 _COMMON = {
-    "torch_signatures": _FACES_SIG,
-    "named_tuples": "faces agent (issue 12 part 1): named-tuple results (values, indices)",
     "zero_grad_ops": "lead's call: xgrad marks sign/floor/round/trunc not differentiable "
                      "(xgrad/coverage.py NOT_DIFFERENTIABLE, tests/test_ops_elementwise.py); "
-                     "PyTorch gives them a zero gradient",
-    "where_scalars": "dtypes agent: torch.where(c, 2.0, 0.5) is float64 in xgrad, float32 in PyTorch",
-    "inplace_view": _VIEWS,
-    "inplace_shared": _VIEWS,
-    "dims_of_0d": "several owners: dim 0/-1 of a 0-d tensor: cumsum/cumprod give shape (1,) "
-                  "(faces: _namespace.cumsum), movedim raises (shape-api), ...",
+                     "PyTorch gives them a zero gradient (their outputs require grad)",
+    "where_scalars": "dtypes agent: torch.where(c, 2.0, 0.5) is float64 in xgrad, float32 in PyTorch "
+                     "(strict: TypeError 'Two scalars not allowed')",
+    "write_detached": "views agent: a write into x.detach() does not reach x (PyTorch: shared data)",
+    "copy_const": "views agent: y.copy_(constant) drops y's requires_grad (PyTorch: CopyBackwards)",
+    "write_used_const": "views agent: xgrad raises PyTorch's 'modified by an inplace operation' "
+                        "at backward for a saved constant PyTorch never saved (hypot(c, x); "
+                        "c.neg_()): the saved value should be kept (DESIGN.md)",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
-                 "(PyTorch: 0); math-api: log_softmax/softmax of an empty tensor raises (ops/nn.py)",
+                 "(PyTorch: 0); math-api: softmax/log_softmax of an empty tensor raises (ops/nn.py)",
     "diag": "shape-api: xgrad's torch.diag(matrix) is a view of the matrix (PyTorch: a copy): "
             "writes into either reach the other, a write into it raises the leaf-view error",
     "masked_fill_broadcast": "shape-api: masked_fill refuses a mask that broadcasts the input up",
-    "copy_const": "views agent: y.copy_(constant) drops y's requires_grad (PyTorch: CopyBackwards)",
 }
 EXCLUSIONS: dict[str, dict[str, str]] = {
     "cpu": dict(_COMMON),
     "strict": {
         **_COMMON,
-        "int_bool_operands": "dtypes agent (issue 11 part 5): int/bool tensors in float arithmetic "
-                             "raise TypeError on array-api-strict",
-        "index_int_array": _INDEXING, "index_bool": _INDEXING,
-        "slice_out_of_range": "indexing agent: out-of-range slice bounds are refused by "
-                              "array-api-strict instead of clamped",
-        "setitem": _VIEWS + " (setitem on strict)",
+        "slice_out_of_range": "indexing agent: out-of-range slice bounds (x[-5:] of size 2) are "
+                              "refused by array-api-strict instead of clamped",
+        "setitem_none": "views/indexing agents: a None in a setitem key raises IndexError on "
+                        "array-api-strict",
     },
     "dask": {
         **_COMMON,
@@ -94,6 +88,11 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "write_detached": "writes into a detach() result or into the tensor it was detached from "
+                      "(they share data)",
+    "write_used_const": "in-place writes into a tensor that does not require grad after an op "
+                        "read it (and may have saved it for backward)",
+    "setitem_none": "x[key] = value with None (a new axis) in the key",
     "diag": "torch.diag (of a matrix: a new tensor in PyTorch, not a view)",
     "masked_fill_broadcast": "x.masked_fill(mask, v) with a mask of more dims than x (the result "
                              "takes the broadcast shape)",
@@ -582,7 +581,7 @@ def _factor_shape(g, n) -> tuple:
     return tuple(dims)
 
 
-def basic_key(g, shape) -> str:
+def basic_key(g, shape, for_write=False) -> str:
     parts = []
     nd = len(shape)
     i = 0
@@ -596,6 +595,8 @@ def basic_key(g, shape) -> str:
             i = nd - g.ch.integers(0, nd - i)
             continue
         if r == 1:
+            if for_write:
+                _need(g, "@setitem_none")
             parts.append("None")
             continue
         if r <= 3 and n > 0:
@@ -617,6 +618,8 @@ def basic_key(g, shape) -> str:
         i += 1
     if not parts:
         parts = [g.ch.choice(["...", "None", ":"] if nd else ["...", "None", "()"])]
+        if parts == ["None"] and for_write:
+            _need(g, "@setitem_none")
     if parts == ["()"]:
         return "()"
     return ", ".join(parts)
@@ -777,7 +780,10 @@ def advanced_key(g, a, shape, *, for_write) -> tuple[str, set]:
             n = shape[i]
             parts.append(g.ch.choice([":", "1:", "::2", str(g.ch.integers(0, n - 1)) if n else ":"]))
     if g.ch.boolean(0.15):
-        parts.insert(g.ch.integers(0, len(parts)), g.ch.choice(["None", "..."]))
+        extra = g.ch.choice(["None", "..."])
+        if extra == "None" and for_write:
+            _need(g, "@setitem_none")
+        parts.insert(g.ch.integers(0, len(parts)), extra)
         feats.add("index_mixed")
     if for_write and len(adv) > 1:
         # several arrays broadcast together: duplicated positions would make the write ambiguous
@@ -794,18 +800,22 @@ def st_getitem(g):
 
 def _write_features(g, a) -> set:
     """Features of a write into ``a``: into a view, into a tensor other views look at."""
+    import re
     t = g.val(a)
     feats = set()
+    if not t.requires_grad and any(re.search(rf"\b{a}\b", ln) and not re.match(rf"{a}(\[| =|\.)", ln)
+                                   for ln in g.lines):
+        feats.add("write_used_const")  # a constant already read by an op that may have saved it
     if t._base is not None:
         feats.add("inplace_view")
     # shared data: views of the same base, the base itself, detach() results (PyTorch's
     # storage tells, whatever made the alias)
     storage = t.untyped_storage().data_ptr()
-    for n in g.names:
-        v = g.ns.get(n)
-        if v is not t and isinstance(v, g.torch.Tensor) and v.untyped_storage().data_ptr() == storage \
-                and storage != 0:
-            feats.add("inplace_shared")
+    group = [n for n in g.names if isinstance(g.ns.get(n), g.torch.Tensor) and storage != 0
+             and g.ns[n].untyped_storage().data_ptr() == storage]
+    if len(group) > 1:
+        detached = any(g.origin.get(n, "").endswith(".detach()") for n in group)
+        feats.add("write_detached" if detached else "inplace_shared")
     for f in feats:
         if not g.on(f):
             raise Reject(f"{f} is off")
@@ -833,7 +843,7 @@ def st_setitem(g):
     feats = {"setitem"} | _write_features(g, a)
     shape = g.shape(a)
     if g.ch.boolean(0.5) or not shape:
-        key = basic_key(g, shape)
+        key = basic_key(g, shape, for_write=True)
     else:
         key, more = advanced_key(g, a, shape, for_write=True)
         feats |= more
@@ -1421,6 +1431,13 @@ x1 = torch.tensor([[0.48, -1.75], [1.5, 0.2]], dtype=torch.float64, requires_gra
 v2 = x1 * 2
 v2[torch.tensor([1, 0]), 1] = x1[0]
 v3 = x1[:, torch.tensor([1, 1])]
+"""),
+    ("saved_const_written", "views", """
+x1 = torch.tensor([[1.76, -0.67], [-1.63, 0.64]], dtype=torch.float64, requires_grad=True)
+v3 = x1.flatten()
+c4 = torch.tensor(0.05, dtype=torch.float64)
+v8 = torch.hypot(c4, v3)
+c4.neg_()
 """),
     ("setitem_none_key_strict", "views", """
 x1 = torch.tensor([-1.09, 0.54], dtype=torch.float64, requires_grad=True)
