@@ -324,6 +324,9 @@ def test_large_ints_with_floats_are_floats(device):
 
 @pytest.mark.parametrize("op", ["floordiv", "mod", "floordiv_scalar", "mod_scalar", "ifloordiv"])
 def test_integer_division_by_zero(device, op):
+    if device.type not in ("cpu", "strict"):
+        pytest.skip("checked on the host devices only, as PyTorch checks on its CPU only "
+                    "(docs/dtypes.md): on cuda/dask a check would force a synchronisation")
     def run(lib, make):
         a, b = make([5, 6]), make([1, 0])
         return {"floordiv": lambda: a // b, "mod": lambda: a % b, "floordiv_scalar": lambda: a // 0,
