@@ -784,3 +784,18 @@ def test_more_modules_against_torch(device, name, args, shape):
     a = R.standard_normal(shape)
     mx, mt = getattr(xgrad.nn, name)(*args).to(device), getattr(torch.nn, name)(*args).double()
     close(mx(X(a, device)), mt(T(a)))
+
+
+def test_special_half_precision(device, special_path):
+    try:
+        x = X(np.linspace(0.1, 4, 9), device, dtype=xgrad.float16)
+    except Exception:  # noqa: BLE001  (a backend without float16)
+        pytest.skip(f"no float16 on {device}")
+    if special_path == "native" and device.type != "cpu":
+        pytest.skip("only the cpu backend has native special functions")
+    t = torch.tensor(np.linspace(0.1, 4, 9), dtype=torch.float16)
+    for fx, ft in ((xgrad.erf, torch.erf), (xgrad.lgamma, torch.lgamma), (xgrad.digamma, torch.digamma),
+                   (xgrad.special.i0e, torch.special.i0e), (xgrad.erfinv, lambda v: torch.erfinv(v / 5))):
+        got = fx(x / 5) if fx is xgrad.erfinv else fx(x)
+        assert got.dtype == xgrad.float16
+        np.testing.assert_allclose(npy(got).astype(np.float64), ft(t).double().numpy(), rtol=2e-3, atol=2e-3)

@@ -77,6 +77,34 @@ def _safe(xp, cond, x, value):
     return xp.where(cond, x, value)
 
 
+# -- precision -------------------------------------------------------------------------------
+def _float_bits(v):
+    """16, 32 or 64 for a real floating array (any backend), None otherwise."""
+    dt = getattr(v, "dtype", None)
+    name = str(dt).rsplit(".", 1)[-1].split("'")[0]
+    return {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}.get(name)
+
+
+def _widen(forward, bits=32):
+    """``forward`` computed in at least ``bits``-bit floats, the result cast back: half
+    precision has too few digits for the series, and the gamma family's recurrences and
+    reflections cancel digits that float32 does not have to spare (``bits=64``)."""
+    def wrapped(xp, *args, **params):
+        narrow = [a for a in args if (_float_bits(a) or 64) < bits]
+        if not narrow:
+            return forward(xp, *args, **params)
+        wide = xp.float64 if bits == 64 else xp.float32
+        out = forward(xp, *[xp.astype(a, wide) if (_float_bits(a) or 64) < bits else a
+                            for a in args], **params)
+        return xp.astype(out, narrow[0].dtype)
+    wrapped.__name__ = forward.__name__
+    return wrapped
+
+
+def _via_float64(forward):
+    return _widen(forward, 64)
+
+
 # -- native fast paths -------------------------------------------------------------------------
 USE_NATIVE = True  # False: always the portable versions (tests check them on every backend)
 _NATIVE_CACHE: dict = {}
@@ -95,8 +123,8 @@ def _native(xp, name):
 
 
 def _real_floating(v):
-    dt = getattr(v, "dtype", None)
-    return isinstance(v, float) if dt is None else getattr(dt, "kind", "") == "f"
+    """A Python float, or a float32/float64 array (the native functions' own dtypes)."""
+    return isinstance(v, float) if getattr(v, "dtype", None) is None else _float_bits(v) in (32, 64)
 
 
 def _fast(name, portable, call_native=None, fixup=None):
@@ -191,11 +219,11 @@ def _gauss(xp, x):
     return _2_SQRT_PI * xp.exp(-x * x)
 
 
-ERF = defop("erf", _fast("erf", _erf_forward), (lambda xp, g, out, x: g * _gauss(xp, x),), saves=(0,),
+ERF = defop("erf", _fast("erf", _widen(_erf_forward)), (lambda xp, g, out, x: g * _gauss(xp, x),), saves=(0,),
             jvp=ELEMENTWISE)
-ERFC = defop("erfc", _fast("erfc", _erfc_forward), (lambda xp, g, out, x: -g * _gauss(xp, x),), saves=(0,),
+ERFC = defop("erfc", _fast("erfc", _widen(_erfc_forward)), (lambda xp, g, out, x: -g * _gauss(xp, x),), saves=(0,),
              jvp=ELEMENTWISE)
-ERFCX = defop("erfcx", _fast("erfcx", _erfcx_forward),
+ERFCX = defop("erfcx", _fast("erfcx", _widen(_erfcx_forward)),
               (lambda xp, g, out, x: g * (2.0 * x * out - _2_SQRT_PI),), saves=(0, "out"),
               jvp=ELEMENTWISE, grad_name="SpecialErfcxBackward0")
 
@@ -239,10 +267,10 @@ def _ndtri_forward(xp, p):
     return xp.where(valid, out, xp.nan)
 
 
-ERFINV = defop("erfinv", _fast("erfinv", _erfinv_forward),
+ERFINV = defop("erfinv", _fast("erfinv", _widen(_erfinv_forward)),
                (lambda xp, g, out, x: g * (0.5 * _SQRT_PI) * xp.exp(out * out),), saves=("out",),
                jvp=ELEMENTWISE)
-NDTRI = defop("ndtri", _fast("ndtri", _ndtri_forward),
+NDTRI = defop("ndtri", _fast("ndtri", _widen(_ndtri_forward)),
               (lambda xp, g, out, x: g * _SQRT_2PI * xp.exp(0.5 * out * out),), saves=("out",),
               jvp=ELEMENTWISE, grad_name="SpecialNdtriBackward0")
 
@@ -256,7 +284,7 @@ def _log_ndtr_forward(xp, x):
     return xp.where(left, low, high)
 
 
-LOG_NDTR = defop("log_ndtr", _fast("log_ndtr", _log_ndtr_forward),
+LOG_NDTR = defop("log_ndtr", _fast("log_ndtr", _widen(_log_ndtr_forward)),
                  (lambda xp, g, out, x: g * xp.exp(-0.5 * x * x - out) * (1.0 / _SQRT_2PI),),
                  saves=(0, "out"), jvp=ELEMENTWISE, grad_name="SpecialLogNdtrBackward0")
 
@@ -265,20 +293,6 @@ LOG_NDTR = defop("log_ndtr", _fast("log_ndtr", _log_ndtr_forward),
 _SHIFT = 10  # recurrence steps that carry x >= 0.5 to x >= 10, where Stirling's series is exact
 _STIRLING = tuple(_B2[j - 1] / (2 * j * (2 * j - 1)) for j in range(1, 11))
 _PSI_ASYM = tuple(_B2[j - 1] / (2 * j) for j in range(1, 11))
-
-
-def _via_float64(forward):
-    """``forward`` computed in float64 for float32 input (the recurrences and
-    reflections cancel digits that float32 does not have to spare)."""
-    def wrapped(xp, *args, **params):
-        dts = [getattr(a, "dtype", None) for a in args]
-        if not any(dt == xp.float32 for dt in dts):
-            return forward(xp, *args, **params)
-        out = forward(xp, *[xp.astype(a, xp.float64) if getattr(a, "dtype", None) == xp.float32 else a
-                            for a in args], **params)
-        return xp.astype(out, xp.float32)
-    wrapped.__name__ = forward.__name__
-    return wrapped
 
 
 def _lgamma_from_half(xp, x):
@@ -448,15 +462,15 @@ def _over_x(xp, v, x):
     return xp.where(zero, 0.5, v / _safe(xp, zero, 1.0, x))
 
 
-I0 = defop("i0", _fast("i0", _i0_forward), (lambda xp, g, out, x: g * call(xp, I1, x),), saves=(0,),
+I0 = defop("i0", _fast("i0", _widen(_i0_forward)), (lambda xp, g, out, x: g * call(xp, I1, x),), saves=(0,),
            jvp=ELEMENTWISE)
-I0E = defop("i0e", _fast("i0e", _i0e_forward),
+I0E = defop("i0e", _fast("i0e", _widen(_i0e_forward)),
             (lambda xp, g, out, x: g * (call(xp, I1E, x) - xp.sign(x) * out),), saves=(0, "out"),
             jvp=ELEMENTWISE, grad_name="SpecialI0EBackward0")
-I1 = defop("i1", _fast("i1", _i1_forward),
+I1 = defop("i1", _fast("i1", _widen(_i1_forward)),
            (lambda xp, g, out, x: g * (call(xp, I0, x) - _over_x(xp, out, x)),), saves=(0, "out"),
            jvp=ELEMENTWISE, grad_name="SpecialI1Backward0")
-I1E = defop("i1e", _fast("i1e", _i1e_forward),
+I1E = defop("i1e", _fast("i1e", _widen(_i1e_forward)),
             (lambda xp, g, out, x: g * (call(xp, I0E, x) - xp.sign(x) * out - _over_x(xp, out, x)),),
             saves=(0, "out"), jvp=ELEMENTWISE, grad_name="SpecialI1EBackward0")
 
