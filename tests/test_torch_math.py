@@ -799,3 +799,18 @@ def test_special_half_precision(device, special_path):
         got = fx(x / 5) if fx is xgrad.erfinv else fx(x)
         assert got.dtype == xgrad.float16
         np.testing.assert_allclose(npy(got).astype(np.float64), ft(t).double().numpy(), rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("name", ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+                                  "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+                                  "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+                                  "shifted_chebyshev_polynomial_w", "hermite_polynomial_h",
+                                  "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"])
+def test_polynomials_against_torch(device, name):
+    x = np.linspace(-1.3, 1.3, 8)
+    n = np.array([0, 1, 2, 3, 5, 8, 11, -1])
+    fx, ft = getattr(xgrad.special, name), getattr(torch.special, name)
+    close(fx(X(x, device), X(n, device)), ft(T(x), torch.tensor(n)), rtol=1e-12, atol=1e-12)
+    close(fx(X(x, device), 6), ft(T(x), 6), rtol=1e-12, atol=1e-12)
+    close(fx(X(x.reshape(2, 4), device), X(n[:4], device)), ft(T(x.reshape(2, 4)), torch.tensor(n[:4])),
+          rtol=1e-12, atol=1e-12)

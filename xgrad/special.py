@@ -126,3 +126,84 @@ def spherical_bessel_j0(input):
     zero = x == 0
     safe = _m.where(zero, 1.0, x)
     return _m.where(zero, 1.0, _E.sin(safe) / safe)
+
+
+# -- orthogonal polynomials (not differentiable, as in PyTorch) -------------------------------------
+def _polynomial(name, first, step, transform=None, doc=""):
+    """``name(input, n)``: P_0 = 1, P_1 = first(x), P_{k+1} = step(k, x, P_k, P_{k-1}),
+    evaluated by the three-term recurrence up to the largest degree in ``n`` (an int or
+    an integer tensor broadcast against ``input``); negative degrees give 0."""
+    def fn(input, n):
+        from ._creation import as_tensor_arg
+        from ._tensor import _wrap
+        x = _f(input)
+        xp, a = x._device.xp, x._data
+        if transform is not None:
+            a = transform(a)
+        if isinstance(n, Tensor):
+            nd = n._data
+            top = int(xp.max(nd)) if n.numel() else 0  # the recurrence's length (one host sync)
+        else:
+            nd, top = n, int(n)
+        a, nd = (xp.broadcast_arrays(a, xp.astype(nd, a.dtype)) if isinstance(n, Tensor)
+                 else (a, nd))
+        prev, cur = xp.ones_like(a), first(a)
+        out = xp.where(nd == 0, prev, xp.zeros_like(a)) if isinstance(n, Tensor) else None
+        if not isinstance(n, Tensor):
+            if top < 0:
+                return _wrap(xp.zeros_like(a), x._device)
+            if top == 0:
+                return _wrap(prev, x._device)
+        else:
+            out = xp.where(nd == 1, cur, out)
+        for k in range(1, top):
+            prev, cur = cur, step(k, a, cur, prev)
+            if isinstance(n, Tensor):
+                out = xp.where(nd == k + 1, cur, out)
+        return _wrap(out if isinstance(n, Tensor) else cur, x._device)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+def _shift(a):
+    return 2.0 * a - 1.0
+
+
+_cheb_step = lambda k, x, p, q: 2.0 * x * p - q  # noqa: E731
+chebyshev_polynomial_t = _polynomial("chebyshev_polynomial_t", lambda x: x, _cheb_step,
+                                     doc="Chebyshev polynomial of the first kind T_n(x).")
+chebyshev_polynomial_u = _polynomial("chebyshev_polynomial_u", lambda x: 2.0 * x, _cheb_step,
+                                     doc="Chebyshev polynomial of the second kind U_n(x).")
+chebyshev_polynomial_v = _polynomial("chebyshev_polynomial_v", lambda x: 2.0 * x - 1.0, _cheb_step,
+                                     doc="Chebyshev polynomial of the third kind V_n(x).")
+chebyshev_polynomial_w = _polynomial("chebyshev_polynomial_w", lambda x: 2.0 * x + 1.0, _cheb_step,
+                                     doc="Chebyshev polynomial of the fourth kind W_n(x).")
+shifted_chebyshev_polynomial_t = _polynomial("shifted_chebyshev_polynomial_t", lambda x: x, _cheb_step,
+                                             _shift, "T_n(2x - 1).")
+shifted_chebyshev_polynomial_u = _polynomial("shifted_chebyshev_polynomial_u", lambda x: 2.0 * x,
+                                             _cheb_step, _shift, "U_n(2x - 1).")
+shifted_chebyshev_polynomial_v = _polynomial("shifted_chebyshev_polynomial_v", lambda x: 2.0 * x - 1.0,
+                                             _cheb_step, _shift, "V_n(2x - 1).")
+shifted_chebyshev_polynomial_w = _polynomial("shifted_chebyshev_polynomial_w", lambda x: 2.0 * x + 1.0,
+                                             _cheb_step, _shift, "W_n(2x - 1).")
+hermite_polynomial_h = _polynomial("hermite_polynomial_h", lambda x: 2.0 * x,
+                                   lambda k, x, p, q: 2.0 * x * p - 2.0 * k * q,
+                                   doc="Physicists' Hermite polynomial H_n(x).")
+hermite_polynomial_he = _polynomial("hermite_polynomial_he", lambda x: x,
+                                    lambda k, x, p, q: x * p - k * q,
+                                    doc="Probabilists' Hermite polynomial He_n(x).")
+laguerre_polynomial_l = _polynomial("laguerre_polynomial_l", lambda x: 1.0 - x,
+                                    lambda k, x, p, q: ((2 * k + 1 - x) * p - k * q) / (k + 1),
+                                    doc="Laguerre polynomial L_n(x).")
+legendre_polynomial_p = _polynomial("legendre_polynomial_p", lambda x: x,
+                                    lambda k, x, p, q: ((2 * k + 1) * x * p - k * q) / (k + 1),
+                                    doc="Legendre polynomial P_n(x).")
+modified_bessel_i0, modified_bessel_i1 = i0, i1
+
+__all__ += ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+            "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+            "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+            "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+            "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
+            "modified_bessel_i1"]
