@@ -176,6 +176,9 @@ TO_FLOAT: set = {
     "divide", "atan2", "hypot", "logaddexp", "copysign", "nextafter",
     "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "exp", "expm1",
     "log", "log1p", "log2", "log10", "sin", "sinh", "sqrt", "tan", "tanh",
+    # PyTorch's and torch.special's (checked against PyTorch: float32 for int64 inputs)
+    "reciprocal", "sigmoid", "erf", "erfc", "erfcx", "erfinv", "digamma", "lgamma", "entr",
+    "i0", "i0e", "i1", "i1e", "log_ndtr", "ndtri", "xlogy", "xlog1py", "zeta",
 }
 # names of the ops run through ``apply`` whose listed argument positions promote
 # together (``where(cond, x, y)``: x and y); more with register_promoting
