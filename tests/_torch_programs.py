@@ -62,6 +62,8 @@ _COMMON = {
     "diag": "shape-api: xgrad's torch.diag(matrix) is a view of the matrix (PyTorch: a copy): "
             "writes into either reach the other, a write into it raises the leaf-view error",
     "masked_fill_broadcast": "shape-api: masked_fill refuses a mask that broadcasts the input up",
+    "copysign_zero": "deliberate: PyTorch's second derivative of copysign(x, y) at x = 0 is nan "
+                     "(its formula divides by x); xgrad's is 0",
 }
 EXCLUSIONS: dict[str, dict[str, str]] = {
     "cpu": dict(_COMMON),
@@ -88,6 +90,7 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "copysign_zero": "copysign(x, y) where x has exact zeros",
     "write_detached": "writes into a detach() result or into the tensor it was detached from "
                       "(they share data)",
     "write_used_const": "in-place writes into a tensor that does not require grad after an op "
@@ -493,6 +496,8 @@ def st_binary(g):
             a, b = b, a
     if tmpl.count("{b}") == 2 and "where" in tmpl and b not in g.ns:
         _need(g, "@where_scalars")
+    if "copysign" in tmpl and a in g.ns and bool((g.val(a) == 0).any()):
+        _need(g, "@copysign_zero")
     if "masked_fill" in tmpl and a in g.ns and b in g.ns and not _broadcasts(g.shape(b), g.shape(a)):
         _need(g, "@masked_fill_broadcast")
     g.assign(tmpl.format(a=a, b=b))
