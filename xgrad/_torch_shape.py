@@ -14,6 +14,7 @@ are basic ``getitem`` (a view op); ``movedim``, ``swapdims``, ``t``,
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import math
 import numbers
@@ -45,7 +46,7 @@ __all__ = [
     "atleast_1d", "atleast_2d", "atleast_3d", "bincount", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "cdist", "combinations", "corrcoef", "cov", "cross", "diag",
     "diag_embed", "diagflat", "diagonal", "diff", "einsum", "fliplr", "flipud", "gcd", "histc",
-    "histogram", "kron", "lcm", "ravel", "renorm", "repeat_interleave", "resolve_conj",
+    "histogram", "histogramdd", "kron", "lcm", "ravel", "renorm", "repeat_interleave", "resolve_conj",
     "resolve_neg", "rot90", "searchsorted", "tril_indices", "triu_indices", "vander",
     "view_as_complex", "view_as_real",
     # BLAS and LAPACK
@@ -1139,6 +1140,70 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
     return _Histogram(hist, edges)
 
 
+class _HistogramDD(NamedTuple):
+    hist: Tensor
+    bin_edges: tuple
+
+
+def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
+    """``(hist, bin_edges)``: the D-dimensional histogram of the points in the rows of
+    ``input`` (``(N, D)``); ``bins`` an int, one int per dimension, or the edges."""
+    from ._creation import linspace
+    x = _tensor(input).detach()
+    if x.ndim < 1:
+        raise RuntimeError("histogramdd: input must have at least one dimension")
+    pts = _M.reshape(x, (-1, x.shape[-1]))
+    d = pts.shape[1]
+    if isinstance(bins, numbers.Integral):
+        bins = [bins] * d
+    if len(bins) != d:
+        raise RuntimeError(f"histogramdd: expected {d} sequences of bin edges or bin counts, got "
+                           f"{len(bins)}")
+    edges, flat, inside, stride = [], None, None, 1
+    for k in reversed(builtins_range(d)):
+        col = pts[:, k]
+        b = bins[k]
+        if isinstance(b, numbers.Integral):
+            if range is None:
+                lo, hi = (float(_R.min(col).item()), float(_R.max(col).item())) \
+                    if col.shape[0] else (0.0, 0.0)
+            else:
+                lo, hi = float(range[2 * k]), float(range[2 * k + 1])
+            if lo == hi:
+                lo, hi = lo - 0.5, hi + 0.5
+            e = linspace(lo, hi, int(b) + 1, dtype=x.dtype, device=x.device)
+        else:
+            e = _C.astype(_tensor(b).detach(), x.dtype)
+        nb = e.shape[0] - 1
+        pos = searchsorted(e, col, right=True) - 1
+        pos = _S.where(col == e[-1], nb - 1, pos)
+        ok = (pos >= 0) & (pos < nb)
+        pos = _S.clip(pos, 0, nb - 1)
+        flat = pos * stride if flat is None else flat + pos * stride
+        inside = ok if inside is None else inside & ok
+        stride *= nb
+        edges.insert(0, e)
+    shape = tuple(e.shape[0] - 1 for e in edges)
+    w = _C.astype(inside, x.dtype)
+    if weight is not None:
+        w = w * _M.reshape(_tensor(weight).detach(), (-1,))
+    hist = zeros((stride,), dtype=x.dtype, device=x.device)
+    if pts.shape[0]:
+        hist = _SG.add_at(hist, (flat._data,), w)
+    hist = _M.reshape(hist, shape)
+    if density:
+        vol = None
+        for k, e in enumerate(edges):
+            width = e[1:] - e[:-1]
+            width = _M.reshape(width, tuple(-1 if j == k else 1 for j in builtins_range(d)))
+            vol = width if vol is None else vol * width
+        hist = hist / (_R.sum(hist) * vol)
+    return _HistogramDD(hist, tuple(edges))
+
+
+builtins_range = builtins.range  # (histogram's ``range`` argument shadows the builtin)
+
+
 # -- statistics ---------------------------------------------------------------------------
 def cov(input, *, correction=1, fweights=None, aweights=None):
     """Covariance of the variables in the rows of ``input`` (observations in columns)."""
@@ -1750,6 +1815,9 @@ def _lu(A):
         U = _swap_rows(U, p, j, m)
         perm = _swap_rows(perm, p, j, m, vector=True)
         cols = [_swap_rows(c, p, j, m, vector=True) for c in cols]
+        if j + 1 == m:  # the last row: nothing below to eliminate (no size-0 pieces)
+            cols.append(zeros(batch + (m,), dtype=A.dtype, device=A.device))
+            continue
         pivot = U[..., j:j + 1, j]                                   # (..., 1)
         below = U[..., j + 1:, j]                                    # (..., m-j-1)
         factors = below / pivot
