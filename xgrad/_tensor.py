@@ -25,6 +25,7 @@ _new = object.__new__
 _SCALAR_TYPES = (bool, int, float, complex)
 _SUPPORTED_API_VERSIONS = ("2022.12", "2023.12", "2024.12")  # what __array_namespace__ accepts
 _PROMOTING = _promotion.PROMOTING
+_INT_FLOAT = frozenset((int, float))  # Python scalars that need no promotion with a float tensor
 
 
 class Tensor:
@@ -487,24 +488,26 @@ def binary(op, a, b, params=None) -> Tensor:
             dt = ad.dtype
             if dt is not bd.dtype or (op.to_float and dt not in dev.inexact):
                 a, b, ad, bd = _promote_binary(op, a, b, dev)
+        elif type(b) in _INT_FLOAT:  # an int or float scalar with a float tensor: nothing to do
+            bd = b
+            if ad.dtype not in dev.inexact:
+                a, b, ad, bd = _promote_binary(op, a, b, dev)
         else:
             b = _coerce(b, dev)
-            if isinstance(b, Tensor):
-                bd = b._data
-                a, b, ad, bd = _promote_binary(op, a, b, dev)
-            else:
-                bd = b  # an int or float scalar with a float tensor needs nothing
-                if type(b) is bool or type(b) is complex or ad.dtype not in dev.inexact:
-                    a, b, ad, bd = _promote_binary(op, a, b, dev)
+            bd = b._data if isinstance(b, Tensor) else b
+            a, b, ad, bd = _promote_binary(op, a, b, dev)
     else:
         if not isinstance(b, Tensor):
             b = _coerce_first(b)
         dev = b._device
         bd = b._data
-        a = _coerce(a, dev)
-        ad = a._data if isinstance(a, Tensor) else a
-        if isinstance(a, Tensor) or type(a) is bool or type(a) is complex or \
-                bd.dtype not in dev.inexact:
+        if type(a) in _INT_FLOAT:
+            ad = a
+            if bd.dtype not in dev.inexact:
+                a, b, ad, bd = _promote_binary(op, a, b, dev)
+        else:
+            a = _coerce(a, dev)
+            ad = a._data if isinstance(a, Tensor) else a
             a, b, ad, bd = _promote_binary(op, a, b, dev)
     fp = _ignore_fp_errors()
     try:
@@ -538,6 +541,10 @@ def _promote_binary(op, a, b, dev):
         dt = a._data.dtype
         if dt == b._data.dtype and (not op.to_float or dt in dev.inexact):
             return a, b, a._data, b._data  # equal, but not interned (array-api-strict)
+    elif isinstance(a, Tensor) and type(b) in _INT_FLOAT and a._data.dtype in dev.inexact:
+        return a, b, a._data, b  # (a NumPy scalar, coerced to a Python scalar)
+    elif isinstance(b, Tensor) and type(a) in _INT_FLOAT and b._data.dtype in dev.inexact:
+        return a, b, a, b._data
     a, b = _promotion.binary_operands(op, a, b, Tensor)
     return a, b, (a._data if isinstance(a, Tensor) else a), (b._data if isinstance(b, Tensor) else b)
 
