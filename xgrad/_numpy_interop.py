@@ -8,8 +8,9 @@
 * A NumPy ufunc applied to tensors (``np.exp(t)``, ``np.add(a, t)``,
   ``ndarray + t``, a ``scipy.special`` ufunc such as ``erf``) returns a tensor,
   as PyTorch's do. Where xgrad has the same function (the array API standard's
-  name, a PyTorch-face function, or ``xgrad.special``), the call goes through
-  it and is differentiable; any other ufunc or method (``reduce``,
+  name, a PyTorch-face function, or, for the ``scipy.special`` ufuncs listed in
+  ``_SCIPY_SPECIAL``, ``xgrad.special``), the call goes through it and is
+  differentiable; any other ufunc or method (``reduce``,
   ``accumulate``, ``outer``, ``at``) runs in NumPy on the detached values and
   comes back as a tensor on the same device (an error for inputs that require
   grad, as ``t.numpy()`` is).
@@ -41,6 +42,14 @@ bitwise_and bitwise_or bitwise_xor matmul
 _TORCH_FACE = frozenset("""
 exp2 deg2rad rad2deg cbrt reciprocal fmod heaviside logaddexp2 float_power fmax fmin
 gcd lcm ldexp
+""".split())
+
+
+# scipy.special ufuncs whose xgrad.special function (PyTorch's torch.special) has SciPy's
+# meaning elementwise; others (polygamma's n, zeta, gammainc's edge cases) run in SciPy
+_SCIPY_SPECIAL = frozenset("""
+erf erfc erfcx erfinv expit logit gammaln psi digamma i0 i0e i1 i1e ndtr ndtri log_ndtr
+xlogy xlog1py entr exp2 expm1 log1p
 """.split())
 
 
@@ -76,7 +85,7 @@ def _xgrad_function(ufunc, t):
             return getattr(sys.modules["xgrad"], name, None)
         return None
     special = sys.modules.get("scipy.special")
-    if special is not None and getattr(special, name, None) is ufunc:
+    if name in _SCIPY_SPECIAL and special is not None and getattr(special, name, None) is ufunc:
         try:
             import importlib
             xspecial = importlib.import_module("xgrad.special")

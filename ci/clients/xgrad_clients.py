@@ -5,7 +5,8 @@ All the patches live here (loaded with ``-p xgrad_clients``, ``ci/clients`` on
 
 * SciPy: the ``xp`` fixture of ``scipy/conftest.py`` runs on xgrad only (its
   params replaced by one, id ``xgrad``), and ``xgrad`` joins SciPy's known
-  backends so that ``np_only`` / ``skip_xp_backends`` markers apply to it.
+  backends so that ``np_only`` / ``skip_xp_backends`` markers apply to it; its
+  ``devices`` fixture yields xgrad's cpu device only.
 * scikit-learn: ``yield_namespace_device_dtype_combinations`` (and
   ``yield_namespaces``) yield ``("xgrad", None, "float64")``: the array-API
   tests and the estimator checks (``check_array_api_input``) run on xgrad.
@@ -102,11 +103,24 @@ _patch_array_api_extra()
 _scipy_done = set()
 
 
+def _cpu_devices(xp):
+    """SciPy's ``devices`` fixture, for xgrad: its cpu device (and None, the default)."""
+    return [xgrad.device("cpu"), None]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc):
-    """Before pytest parametrizes SciPy's ``xp`` fixture: make xgrad its only param."""
+    """Before pytest parametrizes SciPy's ``xp`` fixture: make xgrad its only param.
+    SciPy's ``devices`` fixture (device-propagation tests loop over every device
+    ``__array_namespace_info__().devices()`` lists) yields the cpu device only: the
+    job runs on cpu, as SciPy's torch runs on a CPU-only machine list only "cpu"
+    (xgrad also lists its strict:N test devices and dask)."""
     if "xp" not in metafunc.fixturenames:
         return
+    for fixturedef in metafunc._arg2fixturedefs.get("devices", ()):
+        module = sys.modules.get(getattr(fixturedef.func, "__module__", ""), None)
+        if module is not None and hasattr(module, "xp_known_backends"):
+            fixturedef.func = _cpu_devices
     for fixturedef in metafunc._arg2fixturedefs.get("xp", ()):
         module = sys.modules.get(getattr(fixturedef.func, "__module__", ""), None)
         if module is None or not hasattr(module, "xp_known_backends") or \
