@@ -57,6 +57,9 @@ _COMMON = {
     "write_used_const": "views agent: xgrad raises PyTorch's 'modified by an inplace operation' "
                         "at backward for a saved constant PyTorch never saved (hypot(c, x); "
                         "c.neg_()): the saved value should be kept (DESIGN.md)",
+    "write_into_expanded": "views agent: writes PyTorch accepts into an expanded tensor raise "
+                           "the overlapping-memory error (x.expand(2, 3)[:, 3:] = v, an empty "
+                           "region; e[1, [1, 0]] = v)",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
                  "(PyTorch: 0); math-api: softmax/log_softmax of an empty tensor raises (ops/nn.py)",
     "diag": "shape-api: xgrad's torch.diag(matrix) is a view of the matrix (PyTorch: a copy): "
@@ -90,6 +93,8 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "write_into_expanded": "writes into an expanded tensor that PyTorch accepts (setitem of an "
+                           "empty region, advanced-index setitem)",
     "copysign_zero": "copysign(x, y) where x has exact zeros",
     "write_detached": "writes into a detach() result or into the tensor it was detached from "
                       "(they share data)",
@@ -111,6 +116,8 @@ FEATURES = {
              "expand, narrow, diagonal, split/chunk/unbind, detach",
     "linalg": "matmul, solve, inv, det, slogdet, cholesky, eigvalsh, norms, ...",
     "int_bool_operands": "integer or boolean tensors in float arithmetic",
+    "torch_api": "PyTorch's functions beyond the standard (EXTRA: pointwise, scans, shape "
+                 "functions, BLAS/LAPACK, nn.functional)",
     "torch_signatures": "PyTorch's argument forms: positional dim (torch.max(x, 1), cat/stack), "
                         "alpha=, dims=, shifts=, diagonal=, torch.squeeze(x) without dim",
     "zero_grad_ops": "sign, floor, round, trunc: PyTorch's outputs require grad (zero gradient)",
@@ -811,6 +818,8 @@ def _write_features(g, a) -> set:
     if not t.requires_grad and any(re.search(rf"\b{a}\b", ln) and not re.match(rf"{a}(\[| =|\.)", ln)
                                    for ln in g.lines):
         feats.add("write_used_const")  # a constant already read by an op that may have saved it
+    if 0 in t.stride():
+        feats.add("write_into_expanded")
     if t._base is not None:
         feats.add("inplace_view")
     # shared data: views of the same base, the base itself, detach() results (PyTorch's
@@ -1074,13 +1083,220 @@ def st_shape_fn(g):
         g.assign(f"torch.take_along_dim({a}, torch.argsort({a}, dim={d}), dim={d})")
 
 
+# -- more of PyTorch's everyday API (issue 12 part 3), each when xgrad has it --------------
+# Placeholders: {a} the operand, {b} {b2} tensors of a's shape, {d} {d2} dims of a, {n} the
+# size of dim d, {last} a.shape[-1], {idx} distinct indices along d, {src} a tensor of a's
+# shape with len(idx) along d, {m} a well-conditioned square matrix from a, {spd} a
+# symmetric positive-definite one, {w} a (2, last) weight, {tgt} class targets for a 2-D a
+# (rows, classes), {sgn} a tensor of +-1 of a's shape. ``min_nd``: a needs that many dims.
+EXTRA = [
+    # pointwise
+    ("torch.frac({a})", ["frac"], 0), ("torch.xlogy({a}, {a} * {a} + 0.5)", ["xlogy"], 0),
+    ("torch.logit(torch.sigmoid({a}))", ["logit"], 0), ("torch.erfc({a})", ["erfc"], 0),
+    ("torch.lgamma({a} * {a} + 0.5)", ["lgamma"], 0), ("torch.digamma({a} * {a} + 0.5)", ["digamma"], 0),
+    ("torch.erfinv(torch.tanh({a}) * 0.9)", ["erfinv"], 0), ("torch.i0({a})", ["i0"], 0),
+    ("torch.sinc({a})", ["sinc"], 0), ("torch.deg2rad({a})", ["deg2rad"], 0),
+    ("torch.logaddexp2({a}, {b})", ["logaddexp2"], 0),
+    ("torch.float_power({a} * {a} + 0.5, 2)", ["float_power"], 0),
+    ("torch.fmod({a}, 0.7)", ["fmod"], 0), ("torch.remainder({a}, 0.7)", ["remainder"], 0),
+    ("torch.fmax({a}, {b})", ["fmax"], 0), ("torch.fmin({a}, {b})", ["fmin"], 0),
+    ("torch.nan_to_num({a})", ["nan_to_num"], 0), ("torch.clamp_min({a}, 0.1)", ["clamp_min"], 0),
+    ("torch.clamp_max({a}, 0.1)", ["clamp_max"], 0),
+    ("torch.addcmul({a}, {b}, {b2}, value=0.5)", ["addcmul"], 0),
+    ("torch.addcdiv({a}, {b}, {b2} * {b2} + 1, value=0.5)", ["addcdiv"], 0),
+    ("torch.special.expit({a})", ["special.expit"], 0),
+    ("torch.special.xlog1py({a}, {a} * {a})", ["special.xlog1py"], 0),
+    ("torch.special.ndtr({a})", ["special.ndtr"], 0),
+    ("torch.special.log_ndtr({a})", ["special.log_ndtr"], 0),
+    ("torch.special.entr({a} * {a} + 0.1)", ["special.entr"], 0),
+    # reductions and scans
+    ("torch.diff({a}, dim={d})", ["diff"], 1), ("torch.cummin({a}, {d}).values", ["cummin"], 1),
+    ("torch.nansum({a}, dim={d})", ["nansum"], 1), ("torch.nanmean({a}, dim={d})", ["nanmean"], 1),
+    ("torch.median({a}, dim={d}).values", ["median"], 1), ("torch.median({a})", ["median"], 0),
+    ("torch.quantile({a}, 0.3, dim={d})", ["quantile"], 1),
+    ("torch.var_mean({a}, dim={d})[0]", ["var_mean"], 1),
+    ("torch.std_mean({a}, dim={d})[1]", ["std_mean"], 1),
+    ("torch.aminmax({a}, dim={d}).max", ["aminmax"], 1),
+    ("torch.trapezoid({a}, dim={d})", ["trapezoid"], 1),
+    ("torch.cumulative_trapezoid({a}, dim={d})", ["cumulative_trapezoid"], 1),
+    ("torch.dist({a}, {b})", ["dist"], 0), ("torch.cov({a})", ["cov"], 2),
+    ("torch.special.logsumexp({a}, {d})", ["special.logsumexp"], 1),
+    # shape functions
+    ("torch.repeat_interleave({a}, 2, dim={d})", ["repeat_interleave"], 1),
+    ("{a}.unflatten({d}, (1, {n}))", ["Tensor.unflatten"], 1),
+    ("torch.swapaxes({a}, {d}, {d2})", ["swapaxes"], 1),
+    ("torch.index_add({a}, {d}, {idx}, {src})", ["index_add"], 1),
+    ("torch.index_copy({a}, {d}, {idx}, {src})", ["index_copy"], 1),
+    ("torch.index_fill({a}, {d}, {idx}, -0.5)", ["index_fill"], 1),
+    ("torch.masked_select({a}, {a} > 0)", ["masked_select"], 0),
+    ("torch.take({a}, torch.tensor([0, -1]))", ["take"], 0),
+    ("torch.rot90({a}, 1, (0, 1))", ["rot90"], 2), ("torch.block_diag({a}, {a})", ["block_diag"], 2),
+    ("torch.atleast_2d({a})", ["atleast_2d"], 0), ("torch.hstack([{a}, {b}])", ["hstack"], 1),
+    ("torch.vstack([{a}, {b}])", ["vstack"], 1), ("torch.dstack([{a}, {b}])", ["dstack"], 1),
+    ("torch.column_stack([{a}, {b}])", ["column_stack"], 1),
+    ("torch.diag_embed({a})", ["diag_embed"], 1), ("torch.diagflat({a})", ["diagflat"], 1),
+    ("torch.select({a}, {d}, -1)", ["select"], 1), ("torch.flipud({a})", ["flipud"], 1),
+    ("torch.fliplr({a})", ["fliplr"], 2), ("torch.narrow_copy({a}, {d}, 0, 1)", ["narrow_copy"], 1),
+    # BLAS / LAPACK
+    ("torch.addmm({b2x}, {a}, {kp})", ["addmm"], 2), ("torch.addmv({rows}, {a}, {kvec})", ["addmv"], 2),
+    ("torch.inner({a}, {b})", ["inner"], 1), ("torch.vdot({a}.flatten(), {b}.flatten())", ["vdot"], 1),
+    ("torch.cdist({a}, {b})", ["cdist"], 2), ("torch.linalg.vecdot({a}, {b})", ["linalg.vecdot"], 1),
+    ("torch.linalg.multi_dot([{a}, {a}.mT])", ["linalg.multi_dot"], 2),
+    ("torch.linalg.matrix_power({m}, 3)", ["linalg.matrix_power"], 2),
+    ("torch.linalg.pinv({spd})", ["linalg.pinv"], 2),
+    ("torch.linalg.matrix_exp({m} * 0.2)", ["linalg.matrix_exp"], 2),
+    ("torch.logdet({spd})", ["logdet"], 2), ("torch.linalg.svdvals({a})", ["linalg.svdvals"], 2),
+    ("torch.linalg.eigh({spd}).eigenvalues", ["linalg.eigh"], 2),
+    ("torch.linalg.svd({a}).S", ["linalg.svd"], 2),
+    ("torch.linalg.qr({m}).R.abs()", ["linalg.qr"], 2),
+    ("torch.linalg.cond({spd})", ["linalg.cond"], 2),
+    ("torch.linalg.solve_triangular(torch.triu({m}), {a}, upper=True)",
+     ["linalg.solve_triangular", "triu"], 2),
+    # nn.functional
+    ("torch.nn.functional.relu6({a} * 4)", ["nn.functional.relu6"], 0),
+    ("torch.nn.functional.leaky_relu({a}, 0.1)", ["nn.functional.leaky_relu"], 0),
+    ("torch.nn.functional.hardtanh({a})", ["nn.functional.hardtanh"], 0),
+    ("torch.nn.functional.softsign({a})", ["nn.functional.softsign"], 0),
+    ("torch.nn.functional.tanhshrink({a})", ["nn.functional.tanhshrink"], 0),
+    ("torch.nn.functional.logsigmoid({a})", ["nn.functional.logsigmoid"], 0),
+    ("torch.nn.functional.softmin({a}, dim={d})", ["nn.functional.softmin"], 1),
+    ("torch.nn.functional.hardswish({a})", ["nn.functional.hardswish"], 0),
+    ("torch.nn.functional.mish({a})", ["nn.functional.mish"], 0),
+    ("torch.nn.functional.selu({a})", ["nn.functional.selu"], 0),
+    ("torch.nn.functional.celu({a})", ["nn.functional.celu"], 0),
+    ("torch.nn.functional.softshrink({a}, 0.5)", ["nn.functional.softshrink"], 0),
+    ("torch.nn.functional.hardshrink({a}, 0.5)", ["nn.functional.hardshrink"], 0),
+    ("torch.nn.functional.threshold({a}, 0.1, -1.0)", ["nn.functional.threshold"], 0),
+    ("torch.nn.functional.normalize({a}, dim={d})", ["nn.functional.normalize"], 1),
+    ("torch.nn.functional.layer_norm({a}, ({last},))", ["nn.functional.layer_norm"], 1),
+    ("torch.nn.functional.rms_norm({a}, ({last},))", ["nn.functional.rms_norm"], 1),
+    ("torch.nn.functional.mse_loss({a}, {b})", ["nn.functional.mse_loss"], 0),
+    ("torch.nn.functional.l1_loss({a}, {b}, reduction='sum')", ["nn.functional.l1_loss"], 0),
+    ("torch.nn.functional.smooth_l1_loss({a}, {b})", ["nn.functional.smooth_l1_loss"], 0),
+    ("torch.nn.functional.huber_loss({a}, {b}, delta=0.5)", ["nn.functional.huber_loss"], 0),
+    ("torch.nn.functional.binary_cross_entropy_with_logits({a}, torch.sigmoid({b}))",
+     ["nn.functional.binary_cross_entropy_with_logits"], 0),
+    ("torch.nn.functional.binary_cross_entropy(torch.sigmoid({a}), torch.sigmoid({b}))",
+     ["nn.functional.binary_cross_entropy"], 0),
+    ("torch.nn.functional.kl_div(torch.log_softmax({a}, -1), torch.softmax({b}, -1), "
+     "reduction='batchmean')", ["nn.functional.kl_div"], 2),
+    ("torch.nn.functional.cosine_similarity({a}, {b}, dim=-1)", ["nn.functional.cosine_similarity"], 1),
+    ("torch.nn.functional.pairwise_distance({a}, {b})", ["nn.functional.pairwise_distance"], 2),
+    ("torch.nn.functional.linear({a}, {w})", ["nn.functional.linear"], 1),
+    ("torch.nn.functional.pad({a}, (1, 2))", ["nn.functional.pad"], 1),
+    ("torch.nn.functional.cross_entropy({a}, {tgt})", ["nn.functional.cross_entropy"], 2),
+    ("torch.nn.functional.nll_loss(torch.log_softmax({a}, 1), {tgt})", ["nn.functional.nll_loss"], 2),
+    ("torch.nn.functional.embedding({tgt}, {a})", ["nn.functional.embedding"], 2),
+    ("torch.nn.functional.poisson_nll_loss({a}, {b} * {b})", ["nn.functional.poisson_nll_loss"], 0),
+    ("torch.nn.functional.gaussian_nll_loss({a}, {b}, {b2} * {b2} + 0.5)",
+     ["nn.functional.gaussian_nll_loss"], 0),
+    ("torch.nn.functional.soft_margin_loss({a}, {sgn})", ["nn.functional.soft_margin_loss"], 0),
+    ("torch.nn.functional.margin_ranking_loss({a}, {b}, {sgn})",
+     ["nn.functional.margin_ranking_loss"], 0),
+]
+EXTRA_INPLACE = [
+    ("{a}.index_add_({d}, {idx}, {src})", ["Tensor.index_add_"], 1),
+    ("{a}.index_fill_({d}, {idx}, -0.5)", ["Tensor.index_fill_"], 1),
+    ("{a}.index_copy_({d}, {idx}, {src})", ["Tensor.index_copy_"], 1),
+    ("{a}.lerp_({b}, 0.3)", ["Tensor.lerp_"], 0),
+    ("{a}.addcmul_({b}, {b2}, value=0.5)", ["Tensor.addcmul_"], 0),
+    ("{a}.clamp_min_(0.1)", ["Tensor.clamp_min_"], 0), ("{a}.log1p_()", ["Tensor.log1p_"], 0),
+    ("{a}.tril_()", ["Tensor.tril_"], 2), ("{a}.square_()", ["Tensor.square_"], 0),
+    ("{a}.floor_()", ["Tensor.floor_", "@zero_grad_ops"], 0),
+    ("{a}.erf_()", ["Tensor.erf_"], 0), ("{a}.atan2_({b})", ["Tensor.atan2_"], 0),
+]
+
+
+def _fill_extra(g, tmpl, a) -> str:
+    """``tmpl`` with its placeholders for operand ``a`` (new inputs emitted as needed)."""
+    shape = g.shape(a)
+    nd = len(shape)
+    vals = {"a": a}
+    need = lambda k: "{" + k + "}" in tmpl  # noqa: E731
+    if need("d") or need("n") or need("idx") or need("src"):
+        vals["d"] = g.ch.integers(-nd, nd - 1)
+        vals["n"] = shape[vals["d"]]
+    if need("d2"):
+        vals["d2"] = g.ch.integers(-nd, nd - 1)
+    if need("last"):
+        vals["last"] = shape[-1]
+    if need("b"):
+        vals["b"] = g.operand_for(shape, allow_scalar=False) if g.ch.boolean(0.5) else g.new_input(shape)
+    if need("b2"):
+        vals["b2"] = g.new_input(g.broadcastable_to(shape), requires_grad=g.ch.boolean(0.7))
+    if need("idx"):
+        n = vals["n"]
+        if n == 0:
+            raise Reject("empty dim")
+        k = g.ch.integers(1, n)
+        pool = list(range(n))
+        vals["idx"] = f"torch.tensor({[pool.pop(g.ch.integers(0, len(pool) - 1)) for _ in range(k)]})"
+        if need("src"):
+            src_shape = list(shape)
+            src_shape[vals["d"]] = k
+            vals["src"] = g.new_input(tuple(src_shape), requires_grad=g.ch.boolean(0.8))
+    if need("m"):
+        vals["m"] = _square(g, a)
+    if need("spd"):
+        vals["spd"] = f"({a} @ {a}.mT + torch.eye({shape[-2]}, dtype=torch.float64))"
+    if need("w"):
+        vals["w"] = g.new_input((2, shape[-1]))
+    if need("kp"):  # addmm: a (n, k) @ kp (k, p) + b2x (n, p)
+        if nd != 2:
+            raise Reject("addmm")
+        p = g.ch.integers(1, 3)
+        vals["kp"] = g.new_input((shape[1], p))
+        vals["b2x"] = g.new_input(g.broadcastable_to((shape[0], p)))
+    if need("kvec"):
+        if nd != 2:
+            raise Reject("addmv")
+        vals["kvec"] = g.new_input((shape[1],))
+        vals["rows"] = g.new_input(g.broadcastable_to((shape[0],)))
+    if need("tgt"):
+        if nd != 2 or 0 in shape:
+            raise Reject("targets")
+        vals["tgt"] = f"torch.tensor({[g.ch.integers(0, shape[1] - 1) for _ in range(shape[0])]})"
+        if "embedding" in tmpl:
+            vals["tgt"] = f"torch.tensor({[g.ch.integers(0, shape[0] - 1) for _ in range(3)]})"
+    if need("sgn"):
+        n = math.prod(shape)
+        vals["sgn"] = (f"torch.tensor({_nested([g.ch.choice([-1.0, 1.0]) for _ in range(n)], shape)}, "
+                       "dtype=torch.float64)") if n else "torch.ones_like({a})".format(a=a)
+    return tmpl.format(**vals)
+
+
+def st_extra(g):
+    tmpl, needs, min_nd = g.ch.choice(EXTRA)
+    _need(g, *needs)
+    a = g.pick()
+    if len(g.shape(a)) < min_nd:
+        raise Reject("needs more dims")
+    g.assign(_fill_extra(g, tmpl, a), "torch_api")
+
+
+def st_extra_inplace(g):
+    if not g.on("inplace"):
+        raise Reject("off")
+    tmpl, needs, min_nd = g.ch.choice(EXTRA_INPLACE)
+    _need(g, *needs)
+    cands = [n for n in _writable(g) if len(g.shape(n)) >= min_nd]
+    if not cands:
+        raise Reject("no target")
+    a = g.pick(cands)
+    feats = {"inplace"} | _write_features(g, a)
+    g.emit(_fill_extra(g, tmpl, a))
+    g.features |= feats
+
+
 STATEMENTS = {
+    "extra": st_extra, "extra_inplace": st_extra_inplace,
     "unary": st_unary, "binary": st_binary, "reduction": st_reduction, "view": st_view,
     "getitem": st_getitem, "setitem": st_setitem, "inplace": st_inplace, "linalg": st_linalg,
     "shape_fn": st_shape_fn, "int_operand": st_int_operand,
 }
 STATEMENT_KINDS = ["view", "setitem", "inplace", "binary", "unary", "view", "setitem", "inplace",
-                   "reduction", "getitem", "linalg", "shape_fn", "binary", "int_operand"]
+                   "reduction", "getitem", "linalg", "shape_fn", "binary", "int_operand",
+                   "extra", "extra", "extra_inplace"]
 
 
 def generate(chooser: Chooser, device_type: str = "cpu") -> Program:
@@ -1443,6 +1659,12 @@ v3 = x1.flatten()
 c4 = torch.tensor(0.05, dtype=torch.float64)
 v8 = torch.hypot(c4, v3)
 c4.neg_()
+"""),
+    ("write_empty_region_of_expanded", "views", """
+x1 = torch.tensor([[-0.31, 0.6, 0.26]], dtype=torch.float64, requires_grad=True)
+v3 = x1 * 2
+v5 = v3.expand(2, 3)
+v5[:, 3:] = 1.0
 """),
     ("setitem_none_key_strict", "views", """
 x1 = torch.tensor([-1.09, 0.54], dtype=torch.float64, requires_grad=True)

@@ -86,6 +86,15 @@ v4 = x7.cumprod(-1)
 v5 = torch.cumsum(x7 * x7, 0)
 v6 = torch.flip(x7, dims=(0,))
 """),
+    # linalg.vecdot broadcasting a 0-d operand or a size-1 axis (fixed in ops/linalg.py)
+    (set(), """
+x2 = torch.tensor([[[-1.74], [1.2], [-0.16]], [[-1.63], [0.25], [1.38]]], dtype=torch.float64, requires_grad=True)
+x4 = torch.tensor(1.16, dtype=torch.float64, requires_grad=True)
+x5 = torch.tensor([0.5, -0.3], dtype=torch.float64, requires_grad=True)
+v5 = torch.linalg.vecdot(x2, x4)
+v6 = torch.linalg.vecdot(x4, x4)
+v7 = torch.linalg.vecdot(x2, x5)
+"""),
     # vector_norm with dim=0 of a 0-d tensor (fixed in ops/linalg.py)
     (set(), """
 x1 = torch.tensor(-1.41, dtype=torch.float64, requires_grad=True)

@@ -75,6 +75,13 @@ def vecdot(x1, x2, /, *, axis=-1):
     argument is conjugated)."""
     if axis >= 0:  # the standard counts from the end; accept a non-negative axis of the broadcast
         axis -= max(x1.ndim, x2.ndim)
+    if x1.ndim == 0 or x2.ndim == 0 or (x1.shape[axis] != x2.shape[axis]
+                                        and 1 in (x1.shape[axis], x2.shape[axis])):
+        # PyTorch broadcasts these too (a 0-d operand, a size-1 axis): the composed form
+        from .elementwise import conj
+        from .reductions import sum as _sum
+        product = conj(x1) * x2
+        return _sum(product, axis=axis if product.ndim else None)
     if x1.shape[axis] != x2.shape[axis]:
         raise ValueError(f"vecdot: sizes {x1.shape[axis]} and {x2.shape[axis]} along axis {axis} differ")
     return binary(VECDOT, x1, x2, {"axis": axis} if axis != -1 else None)
