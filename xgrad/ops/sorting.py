@@ -32,7 +32,7 @@ def _check_sortable(x, axis):
     if x.ndim == 0:
         raise ValueError("sort/argsort need an array of at least one dimension")
     if not -x.ndim <= axis < x.ndim:
-        raise IndexError(f"axis {axis} is out of bounds for an array of dimension {x.ndim}")
+        raise IndexError(f"axis {axis} is out of bounds for array of dimension {x.ndim}")
 
 
 def searchsorted(x1, x2, /, *, side="left", sorter=None):
