@@ -265,6 +265,10 @@ WIDE_CASES = {
     "i1e": (xgrad.special.i1e, torch.special.i1e, WIDE),
     "sinc": (xgrad.sinc, torch.sinc, WIDE[np.abs(WIDE) < 1e15]),
     "entr": (xgrad.special.entr, torch.special.entr, WIDE),
+    "k0": (xgrad.special.modified_bessel_k0, torch.special.modified_bessel_k0, WIDE[np.abs(WIDE) < 700]),
+    "k1": (xgrad.special.modified_bessel_k1, torch.special.modified_bessel_k1, WIDE[np.abs(WIDE) < 700]),
+    "k0e": (xgrad.special.scaled_modified_bessel_k0, torch.special.scaled_modified_bessel_k0, WIDE),
+    "k1e": (xgrad.special.scaled_modified_bessel_k1, torch.special.scaled_modified_bessel_k1, WIDE),
 }
 
 
@@ -355,6 +359,8 @@ GRADCHECK = {
     "i1e": (xgrad.special.i1e, [SMALL]),
     "i0e": (xgrad.special.i0e, [SMALL]),
     "sinc": (xgrad.sinc, [SMALL]),
+    "k0": (xgrad.special.modified_bessel_k0, [np.abs(SMALL) * 2 + 0.1]),
+    "k1e": (xgrad.special.scaled_modified_bessel_k1, [np.abs(SMALL) * 2 + 0.1]),
     "spherical_bessel_j0": (xgrad.special.spherical_bessel_j0, [SMALL * 2]),
     "xlogy": (xgrad.xlogy, [SMALL, np.abs(SMALL) + 0.1]),
     "igamma_x": (lambda x: xgrad.igamma(X([0.5, 2.0, 7.0], x.device), x), [np.array([0.4, 3.0, 9.5])]),

@@ -207,3 +207,27 @@ __all__ += ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polyn
             "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
             "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
             "modified_bessel_i1"]
+
+
+def modified_bessel_k0(input):
+    """The modified Bessel function of the second kind of order 0 (differentiable)."""
+    return apply(_S.K0, (_f(input),))
+
+
+def modified_bessel_k1(input):
+    """The modified Bessel function of the second kind of order 1 (differentiable)."""
+    return apply(_S.K1, (_f(input),))
+
+
+def scaled_modified_bessel_k0(input):
+    """exp(x) K_0(x), which does not underflow."""
+    return apply(_S.K0E, (_f(input),))
+
+
+def scaled_modified_bessel_k1(input):
+    """exp(x) K_1(x), which does not underflow."""
+    return apply(_S.K1E, (_f(input),))
+
+
+__all__ += ["modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+            "scaled_modified_bessel_k1"]

@@ -151,6 +151,16 @@ class DaskBackend(Backend):
         added = _scatter_added(target, key, values)
         _rebind(target, target + added)
 
+    def special_function(self, name):
+        """SciPy's ufunc ``name``: Dask applies NumPy ufuncs blockwise and lazily (the
+        portable versions' long chains of calls would make deep graphs)."""
+        try:
+            import scipy.special
+        except ImportError:
+            return None
+        fn = getattr(scipy.special, name, None)
+        return fn if isinstance(fn, np.ufunc) else None
+
     def getitem(self, array, key):
         """``array[key]``; a key of several integer index arrays among full slices,
         which Dask cannot index with, reads flat positions (NumPy's broadcast and

@@ -618,3 +618,83 @@ GAMMAINCC = defop("igammac", _fast("gammaincc", _via_float64(_gammainc_forward(T
                   saves=(0, 1), broadcasts=True, jvp=ELEMENTWISE)
 
 __all__ += ["GAMMAINC", "GAMMAINCC"]
+
+
+# -- modified Bessel functions of the second kind, orders 0 and 1 ---------------------------------
+# e^x sqrt(x) K_nu(x) = sum c_k T_k(4/x - 1) on [2, inf) (mpmath, 40 digits; c_0 already halved)
+_K0E_CHEB = (1.2201515410329777273, -0.031448101311964500543, 0.0015698838857300533749,
+    -0.00012849549581627802638, 0.000013949813718876499364, -1.8317555227191194848e-6,
+    2.7668136394450150761e-7, -4.6604898976879476656e-8, 8.5740340174142260858e-9,
+    -1.6975345093890615156e-9, 3.5773972814003284472e-10, -7.9574892444773970377e-11,
+    1.855949114954926555e-11, -4.5145978833745191751e-12, 1.1403405882073442347e-12,
+    -2.9800969231481783548e-13, 8.0328907750683743694e-14, -2.2275133267462963604e-14,
+    6.3400764762766459661e-15, -1.8485933779209071694e-15, 5.5120559994043333649e-16,
+    -1.6782311257549006383e-16, 5.2103917776435541125e-17, -1.6475805939842632815e-17,
+    5.300433771177335771e-18, -1.7331712005821000278e-18)
+_K1E_CHEB = (1.3603130952422213347, 0.10392373657681723844, -0.0028578168596227793868,
+    0.00019521551847135163111, -0.0000193619797416608296, 2.4064849478372171171e-6,
+    -3.5019606030878125421e-7, 5.7410841254500492923e-8, -1.0345762465678097027e-8,
+    2.0150497551970346161e-9, -4.1903547593419255842e-10, 9.2183151876053141258e-11,
+    -2.1299678384277910216e-11, 5.1396396734823435404e-12, -1.2891739609498229352e-12,
+    3.3484196660522431201e-13, -8.9767051820101460692e-14, 2.4771544242195986813e-14,
+    -7.0198370892147688513e-15, 2.0387031662398608799e-15, -6.0570472706430178228e-16,
+    1.8380935752430454256e-16, -5.6894628491936483743e-17, 1.7940510478863572914e-17,
+    -5.7567444820733024503e-18, 1.8778651901623267401e-18)
+_EULER_GAMMA = 0.57721566490153286061
+_HARMONIC = [0.0]
+for _k in range(1, 20):
+    _HARMONIC.append(_HARMONIC[-1] + 1.0 / _k)
+# K0 = -(log(x/2) + gamma) I0 + sum_k H_k y^k / k!^2;  y = x^2 / 4
+_K0_SERIES = tuple(_HARMONIC[k] / math.factorial(k) ** 2 for k in range(18))
+# K1 = 1/x + log(x/2) I1 - (x/4) sum_k (psi(k+1) + psi(k+2)) y^k / (k! (k+1)!)
+_K1_SERIES = tuple((2 * -_EULER_GAMMA + _HARMONIC[k] + _HARMONIC[k + 1])
+                   / (math.factorial(k) * math.factorial(k + 1)) for k in range(18))
+
+
+def _k_scaled(xp, x, order):
+    """exp(x) K_order(x) for x > 0 (the caller handles x <= 0)."""
+    small = x <= 2.0
+    s = _safe(xp, small, x, 1.0)
+    y = 0.25 * s * s
+    log_half = xp.log(0.5 * s)
+    if order == 0:
+        i0 = _horner(xp, _I0_SERIES, y, s)
+        series = -(log_half + _EULER_GAMMA) * i0 + _horner(xp, _K0_SERIES, y, s)
+    else:
+        i1 = 0.5 * s * _horner(xp, _I1_SERIES, y, s)
+        series = 1.0 / s + log_half * i1 - 0.25 * s * _horner(xp, _K1_SERIES, y, s)
+    big = _safe(xp, small, 4.0, x)
+    t = 4.0 / big - 1.0
+    coeffs = _K0E_CHEB if order == 0 else _K1E_CHEB
+    b1 = b2 = xp.zeros_like(t)
+    for c in coeffs[:0:-1]:
+        b1, b2 = 2 * t * b1 - b2 + c, b1
+    cheb = (t * b1 - b2 + coeffs[0]) / xp.sqrt(big)
+    return xp.where(small, series * xp.exp(s), cheb)
+
+
+def _k_forward(order, scaled):
+    def forward(xp, x):
+        pos = x > 0
+        xs = _safe(xp, pos, x, 1.0)
+        v = _k_scaled(xp, xs, order)
+        if not scaled:
+            v = v * xp.exp(-xs)
+        return xp.where(pos, v, xp.where(x == 0, xp.inf, xp.full_like(x, xp.nan)))
+    return forward
+
+
+
+
+K0 = defop("modified_bessel_k0", _fast("k0", _widen(_k_forward(0, False))),
+           (lambda xp, g, out, x: -g * call(xp, K1, x),), saves=(0,), jvp=ELEMENTWISE)
+K1 = defop("modified_bessel_k1", _fast("k1", _widen(_k_forward(1, False))),
+           (lambda xp, g, out, x: -g * (call(xp, K0, x) + out / x),), saves=(0, "out"),
+           jvp=ELEMENTWISE)
+K0E = defop("scaled_modified_bessel_k0", _fast("k0e", _widen(_k_forward(0, True))),
+            (lambda xp, g, out, x: g * (out - call(xp, K1E, x)),), saves=(0, "out"), jvp=ELEMENTWISE)
+K1E = defop("scaled_modified_bessel_k1", _fast("k1e", _widen(_k_forward(1, True))),
+            (lambda xp, g, out, x: g * (out * (1.0 - 1.0 / x) - call(xp, K0E, x)),),
+            saves=(0, "out"), jvp=ELEMENTWISE)
+
+__all__ += ["K0", "K1", "K0E", "K1E"]
