@@ -395,3 +395,37 @@ def test_gradient_of_new_axis_on_0d(device):
         (y * 3.0).sum().backward()
         (yt * 3.0).sum().backward()
         assert float(x.grad) == float(xt.grad)
+
+
+@pytest.mark.parametrize("key", [(slice(-5, None), slice(1, 9)), (slice(None, 7, 2), Ellipsis),
+                                 (Ellipsis, slice(-9, -1)), (slice(3, 10), 0)])
+def test_slice_bounds_out_of_range_are_clamped(device, key):
+    """Python and PyTorch clamp slice bounds (the standard refuses them: strict)."""
+    data = np.arange(12.0).reshape(3, 4)
+    xt = torch.tensor(data, requires_grad=True)
+    x = xgrad.asarray(data, device=device, requires_grad=True)
+    yt, y = xt[key], x[key]
+    np.testing.assert_array_equal(y.detach().numpy(), yt.detach().numpy())
+    yt.sum().backward()
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+def test_slice_out_of_range_beside_an_index_array(device):
+    data = np.arange(24.0).reshape(2, 3, 4)
+    x = xgrad.asarray(data, device=device)
+    xt = torch.tensor(data)
+    got = x[slice(-7, 9), xgrad_key(I([2, 0]), device), slice(1, 20)]
+    np.testing.assert_array_equal(got.numpy(), xt[-7:9, torch.tensor([2, 0]), 1:20].numpy())
+
+
+def test_numpy_arrays_and_sequences_as_indices(device):
+    """NumPy arrays, lists and tuples inside a key are index arrays, on every device."""
+    data = np.arange(24.0).reshape(2, 3, 4)
+    x, xt = xgrad.asarray(data, device=device), torch.tensor(data)
+    for key, tkey in [((np.array([1, 0]), 2), (torch.tensor([1, 0]), 2)),
+                      ((slice(None), np.array([True, False, True])),
+                       (slice(None), torch.tensor([True, False, True]))),
+                      (((1, 0), slice(None), [3, 3]), ((1, 0), slice(None), [3, 3])),
+                      ([], [])]:
+        np.testing.assert_array_equal(x[key].numpy(), xt[tkey].numpy())

@@ -88,19 +88,30 @@ def _raw_index(k, device, xp, backend):
             raise RuntimeError(f"indices are on {k.device} but the tensor is on {device}")
         return k._data
     if isinstance(k, (list, tuple)):
-        import numpy as np
-        host = np.asarray(k)
-        if host.dtype == object:
-            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
-                             "byte Variables are valid indices (got a nested sequence of mixed "
-                             "types)")
-        if host.size == 0 or host.dtype.kind in "iu":
-            host = host.astype(np.int64)
         if device is not None:
             from .._creation import asarray
-            return asarray(host, device=device)._data
-        return xp.asarray(host)
+            try:
+                arr = asarray(list(k), device=device)
+            except (TypeError, ValueError):
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                                 "byte Variables are valid indices (got a sequence of other "
+                                 "things)") from None
+            if arr._data.ndim and 0 in tuple(arr._data.shape) and arr.dtype.is_floating_point:
+                from .creation_ops import astype
+                from .._dtypes import int64
+                arr = astype(arr, int64)
+            return arr._data
+        k = xp.asarray(list(k))
+        return xp.astype(k, xp.int64) if 0 in tuple(k.shape) else k
+    if device is not None and _foreign(k, backend):  # NumPy's array as indices elsewhere
+        from .._creation import asarray
+        return asarray(k, device=device)._data
     return k
+
+
+def _foreign(k, backend) -> bool:
+    """A NumPy array (or scalar) used as an index on another backend."""
+    return backend.name != "cpu" and type(k).__module__ == "numpy" and _is_array(k)
 
 
 def _kind(k, backend) -> str:
@@ -122,6 +133,11 @@ def analyze(key, shape, backend, xp, device=None, check=True) -> IndexPlan:
     With ``check``, integers and index arrays are checked against the sizes
     (PyTorch's IndexError) where the backend does not check them itself.
     """
+    if type(key) is Tensor and key._device is device and shape and \
+            backend.fancy_indexing == "native" and key._data.ndim:
+        plan = _one_array_plan(key._data, shape, backend, xp, check)  # x[idx]: the common case
+        if plan is not None:
+            return plan
     parts = key if isinstance(key, tuple) else (key,)
     parts = [_raw_index(k, device, xp, backend) for k in parts]
     ndim = len(shape)
@@ -168,6 +184,7 @@ def analyze(key, shape, backend, xp, device=None, check=True) -> IndexPlan:
             adv.append(xp.arange(int(k), dtype=xp.int64, **_device_of(xp, backend, device)))
             continue
         if isinstance(k, slice):
+            k = _clamped(k, shape[d])
             basic.append(k)
             adv.append(_FULL)
             y_shape.append(len(range(*k.indices(shape[d]))))
@@ -212,6 +229,55 @@ def analyze(key, shape, backend, xp, device=None, check=True) -> IndexPlan:
     plan = _plan(tuple(shape), tuple(basic), tuple(adv), tuple(y_shape), tuple(new_axes),
                  tuple(origin), backend, xp, check)
     return plan
+
+
+def _one_array_plan(k, shape, backend, xp, check):
+    """The plan of ``x[idx]`` for one integer index array (None for a mask)."""
+    if _kind(k, backend) != "i":
+        return None
+    plan = IndexPlan()
+    ndim = len(shape)
+    plan.mode, plan.x_shape, plan.y_shape = "native", shape, shape
+    plan.basic, plan.trivial, plan.new_axes = (_FULL,) * ndim, True, ()
+    plan.origin, plan.adv, plan.dims = tuple(range(ndim)), (k,), (0,)
+    plan.rest, plan.adjacent = tuple(range(1, ndim)), True
+    plan.bshape = tuple(k.shape)
+    plan.shape = plan.bshape + shape[1:]
+    plan.flat = plan.rows = None
+    if check and getattr(backend, "check_index_bounds", True):
+        _check_bounds(xp, plan)
+    return plan
+
+
+def _clamped(s: slice, size: int) -> slice:
+    """``s`` with its bounds inside ``0..size`` (Python and PyTorch clamp them; the
+    standard, and so array-api-strict, refuses bounds out of range)."""
+    if s == _FULL:
+        return s
+    start, stop, step = s.indices(size)
+    if step < 0 and stop < 0:
+        stop = None  # (-1 would mean the last element)
+    return slice(start, stop, step)
+
+
+def clamp_slices(raw, shape):
+    """A basic key (no index arrays) with every slice clamped to its axis' size."""
+    parts = raw if isinstance(raw, tuple) else (raw,)
+    if not any(isinstance(k, slice) and k != _FULL for k in parts):
+        return raw
+    out, d = [], 0
+    ndim = len(shape)
+    consumed = sum(1 for k in parts if k is not None and k is not Ellipsis)
+    for k in parts:
+        if k is Ellipsis:
+            d += ndim - consumed
+        elif isinstance(k, slice):
+            k = _clamped(k, shape[d])
+            d += 1
+        elif k is not None:
+            d += 1
+        out.append(k)
+    return tuple(out) if isinstance(raw, tuple) else out[0]
 
 
 def _device_of(xp, backend, device):
@@ -277,8 +343,7 @@ def _broadcast_shape(arrays, backend):
 
 
 def _count_true(mask) -> int:
-    import numpy as np
-    return int(np.count_nonzero(np.asarray(mask)))
+    return int(mask.sum())  # (native backends only: NumPy, CuPy)
 
 
 def _broadcast_shapes(shapes):
@@ -578,6 +643,13 @@ def _index_forward(xp, x, *, key, integer=None):
 
 def _index_vjp(xp, g, out, x, *, key, integer=None):
     zeros = xp.zeros(tuple(x.shape), dtype=g.dtype, device=g.device)
+    if is_backend_namespace(xp):
+        plan = _resolve(xp, x.shape, key)
+        if plan.mode == "native" and plan.dims:  # straight into the fresh zeros (no copy)
+            xp.__xgrad_backend__.scatter_add(zeros if plan.trivial else zeros[plan.basic],
+                                             plan.adv, g)
+            return zeros
+        return _put(xp, zeros, g, plan, True)
     return call(xp, INDEX_ADD, zeros, g, key=key)
 
 

@@ -30,7 +30,7 @@ def normalize_key(key, device, ndim=None):
             if k._device is not device:
                 raise RuntimeError(f"indices are on {k.device} but the tensor is on {device}")
             k = k._data
-        elif isinstance(k, list):
+        elif isinstance(k, (list, tuple)):  # (a sequence inside a key: an index array)
             from .._creation import asarray
             k = asarray(k, device=device)._data
         elif isinstance(k, _Integral) and type(k) is not int and type(k) is not bool:
@@ -39,6 +39,9 @@ def normalize_key(key, device, ndim=None):
             advanced = True
         elif hasattr(k, "shape") and hasattr(k, "dtype") and not isinstance(k, (int, bool)):
             advanced = True
+            if type(k).__module__ == "numpy" and device.backend.name != "cpu":
+                from .._creation import asarray  # NumPy's array as indices on another backend
+                k = asarray(k, device=device)._data
             is_int = device.backend.from_native.get(k.dtype)._kind != "b"
             integer = integer or is_int
             consumed += 1 if is_int else len(k.shape)
@@ -59,7 +62,7 @@ def _copy(xp, x):
 # Integer-array and boolean-mask keys: xgrad/ops/advanced_index.py (its ops "index",
 # "index_add", "index_put" and the functions below).
 from .advanced_index import (INDEX, INDEX_ADD, INDEX_PUT, advanced_getitem,  # noqa: E402,F401
-                             index_put, scatter_add_into_zeros)
+                             clamp_slices, index_put, scatter_add_into_zeros)
 
 
 def scatter_into_zeros(xp, shape, key, values, integer):
@@ -114,9 +117,13 @@ SETITEM = defop("setitem", _setitem_forward, _setitem_vjps,
 
 def getitem(x: Tensor, key):
     """``x[key]``: basic slicing (a view), integer-array or boolean-mask indexing."""
+    if type(key) is Tensor:  # x[idx], x[mask]: straight to xgrad/ops/advanced_index.py
+        return advanced_getitem(x, key)
     raw, advanced, integer = normalize_key(key, x._device, x._data.ndim)
     if advanced:  # integer arrays, masks, lists, bools: xgrad/ops/advanced_index.py
         return advanced_getitem(x, key)
+    if x._device.backend.fancy_indexing == "composed":  # the standard refuses slice bounds
+        raw = clamp_slices(raw, x._data.shape)          # out of range: clamp them as PyTorch
     return unary(GETITEM, x, {"key": raw})
 
 
