@@ -65,8 +65,6 @@ _COMMON = {
     "diag": "shape-api: xgrad's torch.diag(matrix) is a view of the matrix (PyTorch: a copy): "
             "writes into either reach the other, a write into it raises the leaf-view error",
     "masked_fill_broadcast": "shape-api: masked_fill refuses a mask that broadcasts the input up",
-    "copysign_zero": "deliberate: PyTorch's second derivative of copysign(x, y) at x = 0 is nan "
-                     "(its formula divides by x); xgrad's is 0",
 }
 EXCLUSIONS: dict[str, dict[str, str]] = {
     "cpu": dict(_COMMON),
@@ -1369,7 +1367,7 @@ RTOL = 1e-7
 ATOL_SCALE = 1e-7
 
 
-def _close(ref, got) -> str | None:
+def _close(ref, got, nan_is_undefined=False) -> str | None:
     ref_z = np.zeros(()) if ref is None else ref
     got_z = np.zeros(()) if got is None else got
     if ref is not None and got is not None and ref.shape != got.shape:
@@ -1382,6 +1380,8 @@ def _close(ref, got) -> str | None:
     finite = np.isfinite(ref_b)
     scale = float(np.max(np.abs(ref_b[finite]), initial=1.0))
     ok = np.isclose(got_b, ref_b, rtol=RTOL, atol=ATOL_SCALE * max(scale, 1.0), equal_nan=True)
+    if nan_is_undefined:
+        ok |= np.isnan(ref_b)
     if not ok.all():
         return f"values differ:\n  torch: {ref_b!r}\n  xgrad: {got_b!r}"
     return None
@@ -1434,7 +1434,11 @@ def compare(program: Program, device) -> list[str]:
         return diffs
     for order, rs, gs in (("grad", ref.grads, got.grads), ("grad2", ref.grads2, got.grads2)):
         for name, r, o in zip(program.inputs, rs, gs):
-            msg = _close(r, o)
+            # A nan in PyTorch's *second-order* gradient marks a point where the second
+            # derivative does not exist (norm, copysign, ... at an exact zero: PyTorch's
+            # formulas divide by the value there); xgrad's finite subgradient convention is
+            # accepted. A nan xgrad gives where PyTorch's is finite still counts.
+            msg = _close(r, o, nan_is_undefined=order == "grad2")
             if msg:
                 diffs.append(f"{order} of {name}: {msg}")
     return diffs
