@@ -231,3 +231,26 @@ def scaled_modified_bessel_k1(input):
 
 __all__ += ["modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
             "scaled_modified_bessel_k1"]
+
+
+def bessel_j0(input):
+    """The Bessel function of the first kind of order 0 (differentiable)."""
+    return apply(_S.J0, (_f(input),))
+
+
+def bessel_j1(input):
+    """The Bessel function of the first kind of order 1 (differentiable)."""
+    return apply(_S.J1, (_f(input),))
+
+
+def bessel_y0(input):
+    """The Bessel function of the second kind of order 0 (differentiable; nan below 0)."""
+    return apply(_S.Y0, (_f(input),))
+
+
+def bessel_y1(input):
+    """The Bessel function of the second kind of order 1 (differentiable; nan below 0)."""
+    return apply(_S.Y1, (_f(input),))
+
+
+__all__ += ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1"]
