@@ -429,3 +429,21 @@ def test_numpy_arrays_and_sequences_as_indices(device):
                       (((1, 0), slice(None), [3, 3]), ((1, 0), slice(None), [3, 3])),
                       ([], [])]:
         np.testing.assert_array_equal(x[key].numpy(), xt[tkey].numpy())
+
+
+def test_cpu_indices_index_tensors_on_any_device(device):
+    """PyTorch accepts indices on the CPU for a tensor on another device (copied over)."""
+    data = np.arange(12.0).reshape(3, 4)
+    x = xgrad.asarray(data, device=device, requires_grad=True)
+    i = xgrad.asarray(np.array([2, 0]))  # on the cpu device
+    y = x[i, 1:]
+    assert y.device == x.device
+    np.testing.assert_array_equal(y.detach().numpy(), data[[2, 0], 1:])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 1, 1], [0, 0, 0, 0], [0, 1, 1, 1]])
+    z = x.detach() * 1
+    z[i] = 0.0
+    np.testing.assert_array_equal(z.numpy(), [[0] * 4, [4, 5, 6, 7], [0] * 4])
+    if device.type != "cpu":
+        with pytest.raises(RuntimeError, match="indices should be either on cpu"):
+            xgrad.asarray(data)[xgrad.asarray(np.array([0]), device=device)]

@@ -85,7 +85,7 @@ def _raw_index(k, device, xp, backend):
     """One key entry with tensors, lists and NumPy scalars made raw (arrays or ints)."""
     if isinstance(k, Tensor):
         if device is not None and k._device is not device:
-            raise RuntimeError(f"indices are on {k.device} but the tensor is on {device}")
+            return indices_on(k, device)
         return k._data
     if isinstance(k, (list, tuple)):
         if device is not None:
@@ -112,6 +112,16 @@ def _raw_index(k, device, xp, backend):
 def _foreign(k, backend) -> bool:
     """A NumPy array (or scalar) used as an index on another backend."""
     return backend.name != "cpu" and type(k).__module__ == "numpy" and _is_array(k)
+
+
+def indices_on(k: Tensor, device):
+    """The raw data of index tensor ``k`` on ``device``: PyTorch accepts indices on
+    the tensor's device or on the CPU (copied over); others are an error."""
+    if k._device.type != "cpu":
+        raise RuntimeError("indices should be either on cpu or on the same device as the "
+                           f"indexed tensor ({device}); got indices on {k.device}")
+    from .._creation import asarray
+    return asarray(k.detach().numpy(), device=device)._data
 
 
 def _kind(k, backend) -> str:

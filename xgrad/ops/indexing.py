@@ -27,9 +27,7 @@ def normalize_key(key, device, ndim=None):
     consumed = 0
     for k in parts:
         if isinstance(k, Tensor):
-            if k._device is not device:
-                raise RuntimeError(f"indices are on {k.device} but the tensor is on {device}")
-            k = k._data
+            k = k._data if k._device is device else indices_on(k, device)  # (CPU indices: copied)
         elif isinstance(k, (list, tuple)):  # (a sequence inside a key: an index array)
             from .._creation import asarray
             k = asarray(k, device=device)._data
@@ -62,7 +60,7 @@ def _copy(xp, x):
 # Integer-array and boolean-mask keys: xgrad/ops/advanced_index.py (its ops "index",
 # "index_add", "index_put" and the functions below).
 from .advanced_index import (INDEX, INDEX_ADD, INDEX_PUT, advanced_getitem,  # noqa: E402,F401
-                             clamp_slices, index_put, scatter_add_into_zeros)
+                             clamp_slices, index_put, indices_on, scatter_add_into_zeros)
 
 
 def scatter_into_zeros(xp, shape, key, values, integer):
@@ -91,6 +89,13 @@ GETITEM = defop("getitem", lambda xp, x, *, key: x[key], (_getitem_vjp,), saves=
 
 def _setitem_forward(xp, x, values, *, key):
     out = _copy(xp, x)
+    if isinstance(key, tuple) and any(k is None for k in key):
+        # new axes are not in x (array-api-strict refuses them in a write): the
+        # values, broadcast to the region as read, lose those axes instead
+        region = tuple(x[key].shape)
+        key = tuple(k for k in key if k is not None)
+        if hasattr(values, "shape"):
+            values = xp.reshape(xp.broadcast_to(values, region), tuple(out[key].shape))
     out[key] = values
     return out
 
