@@ -371,3 +371,11 @@ def test_in_place_results_keep_the_dtype_as_in_pytorch(device, case):
     out = fn(xgrad, {"device": device})
     assert out.dtype.name == str(expected.dtype).removeprefix("torch.")
     assert out.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("a,b", [(2.0, 0.5), (2, 1), (2, 0.5), (True, False), (1j, 2)])
+def test_where_with_two_scalars(device, a, b):
+    got = xgrad.where(xgrad.asarray([True, False], device=device), a, b)
+    expected = torch.where(torch.tensor([True, False]), a, b)
+    assert got.dtype.name == str(expected.dtype).removeprefix("torch.")
+    assert got.tolist() == expected.tolist()

@@ -257,8 +257,21 @@ def promote_args(op, args, positions, tensor_class):
     arguments are left out); the arguments unchanged when they already agree."""
     chosen = [args[i] for i in positions if i < len(args) and args[i] is not None]
     natives = {x._data.dtype for x in chosen if isinstance(x, tensor_class)}
-    if not natives:
-        return args
+    if not natives:  # only scalars (``where(c, 2.0, 0.5)``): a 0-d tensor of their dtype
+        device = next((a._device for a in args if isinstance(a, tensor_class)), None)
+        if device is None or not chosen:
+            return args
+        from ._creation import asarray
+        dt = result_type(*chosen)
+        if op.to_float:
+            dt = float_result(dt)
+        args = list(args)
+        first = next(i for i in positions if i < len(args) and args[i] is not None)
+        args[first] = asarray(_scalar_as(args[first], dt), dtype=dt, device=device)
+        for i in positions:
+            if i != first and i < len(args) and args[i] is not None:
+                args[i] = _scalar_as(args[i], dt)
+        return tuple(args)
     if len(natives) == 1 and not op.to_float:
         inexact = chosen[0]._device.backend.inexact_natives if isinstance(
             chosen[0], tensor_class) else None
