@@ -50,16 +50,14 @@ _COMMON = {
     "zero_grad_ops": "lead's call: xgrad marks sign/floor/round/trunc not differentiable "
                      "(xgrad/coverage.py NOT_DIFFERENTIABLE, tests/test_ops_elementwise.py); "
                      "PyTorch gives them a zero gradient (their outputs require grad)",
-    "where_scalars": "dtypes agent: torch.where(c, 2.0, 0.5) is float64 in xgrad, float32 in PyTorch "
-                     "(strict: TypeError 'Two scalars not allowed')",
     "write_detached": "views agent: a write into x.detach() does not reach x (PyTorch: shared data)",
-    "copy_const": "views agent: y.copy_(constant) drops y's requires_grad (PyTorch: CopyBackwards)",
-    "write_used_const": "views agent: xgrad raises PyTorch's 'modified by an inplace operation' "
-                        "at backward for a saved constant PyTorch never saved (hypot(c, x); "
-                        "c.neg_()): the saved value should be kept (DESIGN.md)",
     "write_into_expanded": "views agent: writes PyTorch accepts into an expanded tensor raise "
                            "the overlapping-memory error (x.expand(2, 3)[:, 3:] = v, an empty "
                            "region; e[1, [1, 0]] = v)",
+    "cosine_broadcast": "math-api: F.cosine_similarity(x (4,), y 0-d) takes the norm of y before "
+                        "broadcasting (PyTorch: after), a factor 2 here",
+    "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
+                          "(undefined for overlapping operands); xgrad reads the operand first",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
                  "(PyTorch: 0); math-api: softmax/log_softmax of an empty tensor raises (ops/nn.py)",
     "diag": "shape-api: xgrad's torch.diag(matrix) is a view of the matrix (PyTorch: a copy): "
@@ -70,8 +68,9 @@ EXCLUSIONS: dict[str, dict[str, str]] = {
     "cpu": dict(_COMMON),
     "strict": {
         **_COMMON,
-        "slice_out_of_range": "indexing agent: out-of-range slice bounds (x[-5:] of size 2) are "
-                              "refused by array-api-strict instead of clamped",
+        "slice_out_of_range": "views/indexing agents: out-of-range slice bounds in a setitem key "
+                              "(x[-5:] = v of size 2) are refused by array-api-strict instead of "
+                              "clamped (reading was fixed at 17:45)",
         "setitem_none": "views/indexing agents: a None in a setitem key raises IndexError on "
                         "array-api-strict",
     },
@@ -91,6 +90,9 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "inplace_self_alias": "in-place writes whose operand is a view of the written tensor "
+                          "(v *= v.diagonal())",
+    "cosine_broadcast": "F.cosine_similarity(x, y) with y broadcast to x's shape",
     "write_into_expanded": "writes into an expanded tensor that PyTorch accepts (setitem of an "
                            "empty region, advanced-index setitem)",
     "copysign_zero": "copysign(x, y) where x has exact zeros",
@@ -105,8 +107,8 @@ FEATURES = {
     "size_zero": "tensors with a size-0 dimension",
     "dims_of_0d": "dim=0 or dim=-1 on a 0-d tensor (PyTorch accepts them)",
     "copy_const": "y.copy_(c) where c does not require grad, into a y that does",
-    "slice_out_of_range": "slices whose start or stop lie outside the dimension (x[-5:] of size 2): "
-                          "Python/PyTorch clamp them",
+    "slice_out_of_range": "setitem keys with slices whose start or stop lie outside the dimension "
+                          "(x[-5:] = v of size 2): Python/PyTorch clamp them",
     "index_int_array": "integer-array keys (getitem and setitem)",
     "index_bool": "boolean-mask keys (getitem and setitem)",
     "index_mixed": "advanced keys mixed with slices, ints, None or Ellipsis",
@@ -614,13 +616,13 @@ def basic_key(g, shape, for_write=False) -> str:
         elif r <= 5:
             lo = g.ch.integers(-n - 1, n)
             hi = g.ch.choice(["", str(g.ch.integers(-n, n + 1))])
-            if not -n <= lo < n or hi and not -n <= int(hi) <= n:
+            if for_write and (not -n <= lo < n or hi and not -n <= int(hi) <= n):
                 _need(g, "@slice_out_of_range")
             parts.append(f"{lo}:{hi}")
         elif r <= 7:
             step = g.ch.integers(1, 3)
             start = g.ch.choice(["", "1", "-2"])
-            if start and not -n <= int(start) < n:
+            if for_write and start and not -n <= int(start) < n:
                 _need(g, "@slice_out_of_range")
             parts.append(f"{start}::{step}")
         else:
@@ -834,6 +836,12 @@ def _write_features(g, a) -> set:
     return feats
 
 
+def _shares(g, a, b) -> bool:
+    """Whether tensors ``a`` and ``b`` share data (PyTorch's storage tells)."""
+    pa, pb = g.val(a).untyped_storage().data_ptr(), g.val(b).untyped_storage().data_ptr()
+    return pa == pb and pa != 0
+
+
 def _writable(g):
     """A tensor that is not a leaf requiring grad (PyTorch decides, as statements run)."""
     return [n for n in g.floats() if not (g.val(n).is_leaf and g.val(n).requires_grad)]
@@ -864,6 +872,8 @@ def st_setitem(g):
     except Exception:  # noqa: BLE001
         raise Reject("key") from None
     value = g.operand_for(target_shape)
+    if value in g.ns and _shares(g, a, value):
+        _need(g, "@inplace_self_alias")
     if value in g.names and g.ch.boolean(0.3):
         value = f"{value} * 2"
     g.emit(f"{a}[{key}] = {value}")
@@ -898,6 +908,8 @@ def st_inplace(g):
     a = g.pick(cands)
     feats = {"inplace"} | _write_features(g, a)
     b = g.operand_for(g.shape(a)) if "{b}" in tmpl else ""
+    if b in g.ns and b != a and _shares(g, a, b):
+        _need(g, "@inplace_self_alias")
     if "copy_" in tmpl and not (b in g.ns and g.val(b).requires_grad):
         _need(g, "@copy_const")
     if "sqrt_" in tmpl:
@@ -1256,6 +1268,8 @@ def _fill_extra(g, tmpl, a) -> str:
         vals["tgt"] = f"torch.tensor({[g.ch.integers(0, shape[1] - 1) for _ in range(shape[0])]})"
         if "embedding" in tmpl:
             vals["tgt"] = f"torch.tensor({[g.ch.integers(0, shape[0] - 1) for _ in range(3)]})"
+    if "cosine_similarity" in tmpl and g.shape(vals["b"]) != shape:
+        _need(g, "@cosine_broadcast")
     if need("sgn"):
         n = math.prod(shape)
         vals["sgn"] = (f"torch.tensor({_nested([g.ch.choice([-1.0, 1.0]) for _ in range(n)], shape)}, "
@@ -1670,10 +1684,23 @@ v3 = x1 * 2
 v5 = v3.expand(2, 3)
 v5[:, 3:] = 1.0
 """),
+    ("cosine_similarity_broadcast", "math-api", """
+x1 = torch.tensor([-0.29, -1.83, 0.82, -1.24], dtype=torch.float64, requires_grad=True)
+c3 = torch.tensor(0.88, dtype=torch.float64)
+v4 = torch.nn.functional.cosine_similarity(x1, c3, dim=-1)
+"""),
+    ("setitem_slice_out_of_range_strict", "views/indexing", """
+x1 = torch.tensor([[1.17, 0.32, -1.86], [-0.23, -0.89, -1.53]], dtype=torch.float64, requires_grad=True)
+v3 = torch.atan(x1)
+v3[-5:-1, 1] = 0.5
+"""),
     ("setitem_none_key_strict", "views", """
 x1 = torch.tensor([-1.09, 0.54], dtype=torch.float64, requires_grad=True)
 v2 = x1 * 2
 v2[None, 0] = 0.0
+v3 = torch.zeros((), dtype=torch.float64)
+x4 = torch.tensor(-0.81, dtype=torch.float64, requires_grad=True)
+v3[None] = x4
 """),
 ]
 

@@ -87,6 +87,7 @@ ROWS = [
     Row("cat_with_none", "torch.cat([torch.ones(2), None])", TypeError),
     Row("index_with_float_tensor", "torch.ones(3)[torch.tensor([0.5])]", IndexError),
     Row("int_negative_power", "torch.tensor([2]) ** -1", RuntimeError),
+    Row("inplace_float_into_int", "a = torch.arange(3); a += 0.5", RuntimeError),  # (promoted 17:50)
     # -- devices ---------------------------------------------------------------------------
     Row("add_across_devices", "torch.ones(2) + torch.ones(2, device=OTHER)", RuntimeError),
     # -- indices ---------------------------------------------------------------------------
@@ -133,14 +134,12 @@ PENDING: list[Row] = [
     Row("inv_not_square", "torch.linalg.inv(torch.ones(2, 3))", RuntimeError,
         owner="faces: as det_1d"),
     Row("inplace_broadcast_grows", "a = torch.ones(3); a.add_(torch.ones(2, 3))", RuntimeError,
-        owner="views: the in-place write path lets NumPy's ValueError through"),
+        owner="views: the in-place write path lets NumPy's ValueError through on cpu "
+              "(strict raises RuntimeError)"),
     Row("setitem_value_shape", "a = torch.zeros(3); a[:2] = torch.ones(3)", RuntimeError,
         owner="views: _setitem lets the backend's ValueError through"),
     Row("matmul_mixed_float", "torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64)", RuntimeError,
         owner="dtypes: matmul promotes float32 with float64 (PyTorch refuses)", silent=True),
-    Row("inplace_float_into_int", "a = torch.arange(3); a += 0.5", RuntimeError,
-        owner="dtypes: in-place result type check (cpu: NumPy's UFuncTypeError; strict: silent)",
-        silent=True),
     Row("negative_step", "torch.ones(3)[::-1]", ValueError,
         owner="indexing: normalize_key accepts negative steps (PyTorch: ValueError)", silent=True),
 ]
