@@ -71,7 +71,8 @@ EXCLUSIONS: dict[str, dict[str, str]] = {
         "slice_out_of_range": "views/indexing agents: out-of-range slice bounds in a setitem key "
                               "(x[-5:] = v of size 2) are refused by array-api-strict instead of "
                               "clamped (reading was fixed at 17:45)",
-        "setitem_none": "views/indexing agents: a None in a setitem key raises IndexError on "
+        "setitem_none": "views/indexing agents: a None in a setitem key, or in the key of the "
+                        "view written into (v = x[None]; v[0] = 1), raises IndexError on "
                         "array-api-strict",
     },
     "dask": {
@@ -100,7 +101,8 @@ FEATURES = {
                       "(they share data)",
     "write_used_const": "in-place writes into a tensor that does not require grad after an op "
                         "read it (and may have saved it for backward)",
-    "setitem_none": "x[key] = value with None (a new axis) in the key",
+    "setitem_none": "x[key] = value with None (a new axis) in the key, or a write into a view "
+                    "taken with None in its key",
     "diag": "torch.diag (of a matrix: a new tensor in PyTorch, not a view)",
     "masked_fill_broadcast": "x.masked_fill(mask, v) with a mask of more dims than x (the result "
                              "takes the broadcast shape)",
@@ -830,6 +832,8 @@ def _write_features(g, a) -> set:
     if len(group) > 1:
         detached = any(g.origin.get(n, "").endswith(".detach()") for n in group)
         feats.add("write_detached" if detached else "inplace_shared")
+        if any(re.search(r"\[[^\]]*None", g.origin.get(n, "")) for n in group):
+            feats.add("setitem_none")  # the written view was taken with a None in its key
     for f in feats:
         if not g.on(f):
             raise Reject(f"{f} is off")
