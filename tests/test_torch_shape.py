@@ -311,6 +311,26 @@ TORCH_GRAD_BROKEN = {"vander", "vander_inc", "scatter_src_large"}
 NO_SECOND_ORDER = {"matrix_exp_big", "lu_factor_batch"}  # slow finite differences of 18 matmul terms
 
 
+# what the dask device cannot do: linear algebra Dask lacks (a clear DaskUnsupported), and
+# results whose shape depends on the values (Dask's unknown sizes)
+DASK_UNSUPPORTED = {"det_method": "det", "logdet": "slogdet", "lstsq": "pinv"}
+DASK_UNKNOWN_SHAPE = {"masked_select", "argwhere"}
+
+
+def _dask_limits(name, device, fn, arrays):
+    """True when the case is a documented dask limitation (checked, then the test stops)."""
+    if xgrad.device(device).type != "dask":
+        return False
+    if name in DASK_UNSUPPORTED:
+        from xgrad.backends._dask import DaskUnsupported
+        with pytest.raises(DaskUnsupported, match=DASK_UNSUPPORTED[name]):
+            fn(xgrad, *_inputs(arrays, device))
+        return True
+    if name in DASK_UNKNOWN_SHAPE:
+        pytest.skip("the result's shape depends on the values (unknown on dask)")
+    return False
+
+
 def _inputs(arrays, device, grad=True):
     return [xgrad.asarray(np.asarray(a, dtype=np.float64), device=device, requires_grad=grad)
             for a in arrays]
@@ -327,6 +347,8 @@ def _flat(out):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_values_and_gradients_match_pytorch(name, device):
     fn, arrays = CASES[name]
+    if _dask_limits(name, device, fn, arrays):
+        return
     xs = _inputs(arrays, device)
     ts = _torch_inputs(arrays)
     outs = _flat(fn(xgrad, *xs))
@@ -356,6 +378,8 @@ def test_values_and_gradients_match_pytorch(name, device):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradcheck(name, device):
     fn, arrays = CASES[name]
+    if _dask_limits(name, device, fn, arrays):
+        return
     xs = _inputs(arrays, device)
 
     def f(*args):
@@ -379,6 +403,8 @@ JVP_CASES = ["narrow", "split_int", "movedim", "diagonal_offset", "diag_embed_di
 @pytest.mark.parametrize("name", JVP_CASES)
 def test_jvp_matches_pytorch(name, device):
     fn, arrays = CASES[name]
+    if _dask_limits(name, device, fn, arrays):
+        return
     xs = _inputs(arrays, device, grad=False)
     tangents = [RNG.standard_normal(np.shape(a)) for a in arrays]
     _, jv = xgrad.func.jvp(lambda *a: tuple(_flat(fn(xgrad, *a))), xs,
@@ -401,6 +427,8 @@ def test_jvp_matches_pytorch(name, device):
 @pytest.mark.parametrize("name", sorted(NONDIFF))
 def test_nondifferentiable_values_match_pytorch(name, device):
     fn, arrays = NONDIFF[name]
+    if _dask_limits(name, device, fn, arrays):
+        return
     xs = _inputs(arrays, device, grad=False)
     ts = [torch.tensor(np.asarray(a, dtype=np.float64)) for a in arrays]
     outs, touts = _flat(fn(xgrad, *xs)), _flat(fn(torch, *ts))

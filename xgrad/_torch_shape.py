@@ -770,14 +770,20 @@ def masked_scatter(input, mask, source):
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
                            f"{mask.dtype}")
     mask = _M.broadcast_to(mask, tuple(input.shape))
-    k = int(_C.astype(mask, _dtypes.int64).sum().item())
+    m = _M.reshape(mask, (-1,))
     flat = _M.reshape(source, (-1,))
+    k = int(_R.sum(_C.astype(m, _dtypes.int64)).item()) if m.shape[0] else 0
     if flat.shape[0] < k:
         raise RuntimeError("masked_scatter: expected source to have at least as many elements as "
                            "ones in mask")
-    if input.ndim == 0:
-        return _S.where(mask, _M.reshape(flat[:1], ()), input) if k else _C.clone(input)
-    return apply(_I.SETITEM, (input, flat[:k]), {"key": mask._data})
+    if k == 0:
+        return _C.clone(input)
+    # the i-th true position takes source[i]: positions by a running count (static shapes,
+    # no boolean-mask write), values by take (its VJP a scatter-add), placed by where
+    pos = _R.cumulative_sum(_C.astype(m, _dtypes.int64), axis=0) - 1
+    pos = _S.clip(pos, 0, None)
+    values = _M.reshape(_I.take(flat, pos, axis=0), tuple(input.shape))
+    return _S.where(mask, values, input)
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -1104,6 +1110,14 @@ def histc(input, bins=100, min=0, max=0):
     return _SG.add_at(counts, (pos._data,), _C.astype(inside, x.dtype))
 
 
+def _edges(lo, hi, bins, x):
+    """``bins + 1`` equal bin edges from ``lo`` to exactly ``hi`` (some backends' linspace
+    misses the end point by a rounding error)."""
+    from ._creation import linspace
+    inner = linspace(lo, hi, bins + 1, dtype=x.dtype, device=x.device)[:-1]
+    return _cat([inner, asarray([hi], dtype=x.dtype, device=x.device)], 0)
+
+
 class _Histogram(NamedTuple):
     hist: Tensor
     bin_edges: Tensor
@@ -1120,7 +1134,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
             lo, hi = map(float, range)
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
-        edges = linspace(lo, hi, bins + 1, dtype=x.dtype, device=x.device)
+        edges = _edges(lo, hi, bins, x)
     else:
         edges = _tensor(bins).detach()
     nb = edges.shape[0] - 1
@@ -1171,7 +1185,7 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
                 lo, hi = float(range[2 * k]), float(range[2 * k + 1])
             if lo == hi:
                 lo, hi = lo - 0.5, hi + 0.5
-            e = linspace(lo, hi, int(b) + 1, dtype=x.dtype, device=x.device)
+            e = _edges(lo, hi, int(b), x)
         else:
             e = _C.astype(_tensor(b).detach(), x.dtype)
         nb = e.shape[0] - 1

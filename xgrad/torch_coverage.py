@@ -156,13 +156,17 @@ NOTES = {
     "matrix_exp": "degree-18 Taylor with scaling and squaring; the squaring count reads the norm (one sync)",
     "lstsq": "pinv(A) @ B; residuals, rank and singular values empty (as PyTorch's default CPU driver)",
     "histogram": "bins as an int or a tensor of edges; no gradient",
-    "meshgrid": "the standard's default indexing='xy' (PyTorch: 'ij' with a warning); pass indexing=",
-    "nonzero": "the standard's tuple of index arrays (PyTorch: an (n, ndim) tensor; use argwhere)",
     "masked_scatter": "the number of true mask elements is read (one sync)",
     "svd": "PyTorch's deprecated (U, S, V) form; compute_uv=False gives zero U, V",
     "inv_ex": "info is always 0 (failures raise)", "solve_ex": "info is always 0 (failures raise)",
     "cholesky_ex": "info is always 0 (failures raise)",
     "gcd": "Euclid's steps in elementwise ops (a fixed count for the dtype)",
+    "unfold": "a copy, not a view", "Tensor.unfold": "a copy, not a view (xgrad has no strides)",
+    "lu": "partial pivoting composed of elimination steps (differentiable; O(n) ops per column)",
+    "lu_factor": "partial pivoting composed of elimination steps (differentiable)",
+    "svd_lowrank": "exact (truncated full SVD), not randomized",
+    "pca_lowrank": "exact (truncated full SVD), not randomized",
+    "geqrf": "Householder steps composed of differentiable ops (PyTorch: no gradient)",
 }
 
 
