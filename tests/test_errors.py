@@ -124,15 +124,13 @@ ROWS = [
     Row("zeros_negative_size", "torch.zeros(-1)", RuntimeError),
     Row("arange_zero_step", "torch.arange(0, 3, 0)", RuntimeError),
     Row("ragged_nested_list", "torch.tensor([[1, 2], [3]])", ValueError),
+    Row("det_1d", "torch.linalg.det(torch.ones(3))", RuntimeError, shapes=((3,),)),
+    Row("inv_not_square", "torch.linalg.inv(torch.ones(2, 3))", RuntimeError, shapes=((2, 3),)),
 ]
 
 # Rows whose fix belongs to another part of xgrad (owner named). Promote a row to ROWS
 # once xgrad raises PyTorch's type for it.
 PENDING: list[Row] = [
-    Row("det_1d", "torch.linalg.det(torch.ones(3))", RuntimeError,
-        owner="faces: xgrad/array_api/linalg.py _matrix raises ValueError; raise xgrad._errors.OpError (a RuntimeError and a ValueError)"),
-    Row("inv_not_square", "torch.linalg.inv(torch.ones(2, 3))", RuntimeError,
-        owner="faces: as det_1d"),
     Row("inplace_broadcast_grows", "a = torch.ones(3); a.add_(torch.ones(2, 3))", RuntimeError,
         owner="views: the in-place write path lets NumPy's ValueError through on cpu "
               "(strict raises RuntimeError)"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .._errors import OpError as _OpError  # PyTorch's RuntimeError, also the standard's ValueError
 from .._tensor import Tensor, binary, unary
 from ..ops import linalg_ext as _ext
 from ..ops import linalg as _core
@@ -49,13 +50,13 @@ class SVDResult(NamedTuple):
 
 def _square(x, name):
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"linalg.{name}: expected a (batch of) square matrices, got shape "
+        raise _OpError(f"linalg.{name}: expected a (batch of) square matrices, got shape "
                          f"{tuple(x.shape)}")
 
 
 def _matrix(x, name):
     if x.ndim < 2:
-        raise ValueError(f"linalg.{name}: expected at least 2 dimensions, got shape "
+        raise _OpError(f"linalg.{name}: expected at least 2 dimensions, got shape "
                          f"{tuple(x.shape)}")
 
 
@@ -91,7 +92,7 @@ def _lower(x, uplo):
     if uplo == "L":
         return x
     if uplo != "U":
-        raise ValueError(f"UPLO must be 'L' or 'U', got {uplo!r}")
+        raise _OpError(f"UPLO must be 'L' or 'U', got {uplo!r}")
     from .. import array_api as ns
     t = matrix_transpose(x)
     return ns.conj(t) if x.dtype.is_complex else t
@@ -118,7 +119,7 @@ def qr(x, /, *, mode="reduced"):
     ``'complete'`` (differentiable only when rows <= columns)."""
     _matrix(x, "qr")
     if mode not in ("reduced", "complete"):
-        raise ValueError(f"linalg.qr: mode must be 'reduced' or 'complete', got {mode!r}")
+        raise _OpError(f"linalg.qr: mode must be 'reduced' or 'complete', got {mode!r}")
     return QRResult(*unary(_ext.QR, x, {"mode": mode} if mode != "reduced" else None))
 
 
@@ -208,7 +209,7 @@ def cross(x1, x2, /, *, axis=-1):
     if axis >= 0:
         axis -= max(x1.ndim, x2.ndim)
     if x1.shape[axis] != 3 or x2.shape[axis] != 3:
-        raise ValueError(f"linalg.cross: axis {axis} must have size 3, got shapes "
+        raise _OpError(f"linalg.cross: axis {axis} must have size 3, got shapes "
                          f"{tuple(x1.shape)} and {tuple(x2.shape)}")
     return binary(_ext.CROSS, x1, x2, {"axis": axis} if axis != -1 else None)
 
@@ -216,7 +217,7 @@ def cross(x1, x2, /, *, axis=-1):
 def outer(x1, x2, /):
     """Outer product of two 1-D vectors."""
     if x1.ndim != 1 or x2.ndim != 1:
-        raise ValueError(f"linalg.outer: expected 1-D inputs, got {x1.ndim}-D and {x2.ndim}-D")
+        raise _OpError(f"linalg.outer: expected 1-D inputs, got {x1.ndim}-D and {x2.ndim}-D")
     return _core.outer(x1, x2)
 
 
@@ -275,7 +276,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro", dim=(-2, -1), dtype=None):
         sums = ns.sum(ns.abs(x), axis=-2 if ord in (1, -1) else -1)
         out = (ns.max if ord > 0 else ns.min)(sums, axis=-1)
     else:
-        raise ValueError(f"linalg.matrix_norm: invalid ord {ord!r}")
+        raise _OpError(f"linalg.matrix_norm: invalid ord {ord!r}")
     if keepdims:
         for d in dims:
             out = ns.expand_dims(out, axis=d)
