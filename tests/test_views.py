@@ -526,3 +526,53 @@ def test_no_grad_view_of_a_graph_tensor(device):
         results.append((_np(y), _np(v), _np(x.grad)))
     for e, a in zip(*results):
         assert_close(a, e)
+
+
+def overwrite_whole_tensor(L, x, device):
+    y = x * 2
+    c = _leaf(L, np.ones((3, 4)), device, requires_grad=False)
+    y.copy_(c)                  # y still requires grad (its old graph gets zero gradient)
+    z = x * 3
+    z.zero_()
+    w = x * 1
+    w.fill_(2.0)
+    return y * x, z + x, w * x, y
+
+
+def test_overwriting_keeps_requires_grad(device):
+    _check(overwrite_whole_tensor, device)
+    for L in (torch, xgrad):
+        y = _leaf(L, A, device) * 2
+        y.zero_()
+        assert y.requires_grad and y.grad_fn is not None
+
+
+def test_unrecorded_write_into_saved_value_keeps_it(device):
+    # PyTorch raises "modified by an inplace operation" at backward; xgrad keeps the
+    # value the node saved (copy-on-write) and the views see the write
+    x = _leaf(xgrad, A, device)
+    c = xgrad.asarray(np.array(A), device=device)
+    v = c[1]
+    y = (x * c).sum()           # saves c
+    c.neg_()                    # no grad involved: unrecorded, copy-on-write
+    c[2, 1] = 5.0
+    assert_close(v, -A[1])
+    y.backward()
+    assert_close(x.grad, A)
+    with xgrad.no_grad():
+        u = x[0]
+        u.mul_(0.0)             # nothing saved x (the graph was freed): in place
+    assert_close(x.detach()[0], np.zeros(4))
+
+
+def setitem_new_axes(L, x, device):
+    y = x * 1
+    y[None, 0] = x[1] * 2       # a new axis in the key: not in y
+    y[None, 1, None, 1:] = x[2, :3] ** 2
+    v = y[1:]
+    v[None, ..., 0] = 0.5
+    return y, v
+
+
+def test_setitem_keys_with_new_axes(device):
+    _check(setitem_new_axes, device)

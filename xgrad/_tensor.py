@@ -628,43 +628,21 @@ def _inplace(t: Tensor, others, compute, write) -> Tensor:
     records this update); ``write(buffer)`` writes it into ``t``'s own buffer
     and returns that buffer. A write into a view is a write into its root
     (:mod:`xgrad._views`). A recorded update gives ``t`` the result's data and
-    graph position (the old buffer stays intact for the nodes that saved it);
-    an unrecorded one writes the backend array in place where the backend owns
-    it and bumps the version counter, so a backward that saved the old value
-    fails loudly. Either way the live views of ``t`` are re-derived.
+    graph position; an unrecorded one writes the backend array in place where
+    the backend owns it. Either way a buffer that a live node saved is not
+    written: ``t`` gets a new one (copy-on-write), so backward computes the
+    gradient of the program as written; and the live views of ``t`` follow.
     """
     if t._base is not None:
         return _views.inplace_view(t, others, compute, write)
     if _GRAD.enabled and (t._requires_grad or any(
             isinstance(o, Tensor) and o._requires_grad for o in others)):
         check_inplace_allowed(t)
-        _adopt(t, compute())
+        _adopt(t, _views.keep_grad(t, compute()))
         if t._views is not None:
             _views.rederive(t, True)
         return t
-    if not t._cow:
-        backend = t._device.backend
-        writable = backend.writable(t._data)
-        if writable and backend.owns(t._data):
-            t._data = write(t._data)
-            t._vc[0] += 1
-            if t._views is not None:
-                _views.rederive(t, False)
-            return t
-        if writable is False:
-            raise RuntimeError("in-place write to a read-only tensor (a broadcast view?); "
-                               "clone() it first")
-    # a backend without writes, an array that may alias another (a NumPy view made by
-    # a non-view op, a gradient buffer), an immutable 0-d scalar: a new buffer
-    result = compute()
-    _check_same_shape(t, result)
-    data = result._data
-    t._data = data if data.dtype == t._data.dtype else t._device.xp.astype(data, t._data.dtype)
-    t._cow = False
-    t._vc[0] += 1
-    if t._views is not None:
-        _views.rederive(t, False)
-    return t
+    return _views.write_root_unrecorded(t, compute, write)
 
 
 def _check_same_shape(t, result):

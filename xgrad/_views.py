@@ -488,7 +488,7 @@ def inplace_view(t, others, compute, write):
         result = _record_copy_slices(root, new, params, xp)
         _adopt_root(root, result)
         return t
-    owned = root._device.backend.owns(root._data) and not root._cow
+    owned = root._device.backend.owns(root._data) and not root._cow and not saved_elsewhere(root)
     if owned:
         target = _aliased_target(root._data, chain, xp)
         if target is not None:
@@ -506,11 +506,83 @@ def inplace_view(t, others, compute, write):
 
 
 def _write_unrecorded(root, chain, value, write):
+    """The root's new data, a new array with the chain's region replaced by ``value``."""
     xp = root._device.xp
+    cow = saved_elsewhere(root)
     root._data = put_chain(xp, root._data, chain, value)
     root._cow = False
-    root._vc[0] += 1
+    new_version(root, cow)
     rederive(root, False)
+
+
+def saved_elsewhere(root):
+    """Whether a live graph node saved the root's value or a view of it: the nodes
+    that save a tensor hold its version counter (``Node.versions``, released with
+    the saved values), which the root shares only with its live views. Such a root
+    is written copy-on-write: the nodes keep the old buffer and old counter, so
+    backward computes the gradient of the program as written."""
+    vc = root._vc
+    expected = 3  # root._vc, ``vc``, getrefcount's argument
+    views = root._views
+    if views is not None:
+        for r in views:
+            v = r()
+            if v is not None and v._vc is vc:
+                expected += 1
+        v = None
+    return _getrefcount(vc) > expected
+
+
+def new_version(root, cow):
+    """Count a write into ``root``: a new counter when the old value lives on in the
+    nodes that saved it (copy-on-write), else the shared counter moves on."""
+    if cow:
+        root._vc = [root._vc[0] + 1]
+    else:
+        root._vc[0] += 1
+
+
+def write_root_unrecorded(t, compute, write):
+    """An unrecorded in-place update of root ``t`` (no_grad, or nothing requires grad):
+    into its own buffer where the backend owns it and no node saved it, else into a
+    new buffer; its live views follow."""
+    backend = t._device.backend
+    cow = saved_elsewhere(t)
+    if not cow and not t._cow:
+        writable = backend.writable(t._data)
+        if writable and backend.owns(t._data):
+            t._data = write(t._data)
+            t._vc[0] += 1
+            if t._views is not None:
+                rederive(t, False)
+            return t
+        if writable is False:
+            raise RuntimeError("in-place write to a read-only tensor (a broadcast view?); "
+                               "clone() it first")
+    # a backend without writes, an array that may alias another (a NumPy view made by
+    # a non-view op, a gradient buffer), an immutable 0-d scalar, a saved value: a new buffer
+    result = compute()
+    if tuple(result._data.shape) != tuple(t._data.shape):
+        raise RuntimeError(f"output with shape {t.shape} doesn't match the broadcast "
+                           f"shape {result.shape}")
+    data = result._data
+    result = None
+    t._data = data if data.dtype == t._data.dtype else t._device.xp.astype(data, t._data.dtype)
+    t._cow = False
+    new_version(t, cow)
+    if t._views is not None:
+        rederive(t, False)
+    return t
+
+
+def keep_grad(t, result):
+    """The recorded in-place result for ``t``: where it no longer depends on anything
+    that requires grad (``t.zero_()``, ``t.copy_(constant)``) while ``t`` did, PyTorch's
+    ``t`` still requires grad (its old graph gets a zero gradient): so here."""
+    if result._requires_grad or not t._requires_grad:
+        return result
+    from ._tensor import apply
+    return apply(COPY_SLICES, (t, result), {"chain": (), "shape": tuple(result._data.shape)})
 
 
 def _record_copy_slices(root, new, params, xp):
@@ -536,7 +608,10 @@ def setitem(t, key, value):
     else:
         data = value
     dev = t._device
-    raw, advanced, _ = indexing.normalize_key(key, dev, t._data.ndim)
+    if type(key) is int and t._data.ndim:  # (the commonest key, checked cheaply)
+        raw, advanced = (key if t._data.ndim == 1 else (key, Ellipsis)), False
+    else:
+        raw, advanced, _ = indexing.normalize_key(key, dev, t._data.ndim, shape=t._data.shape)
     inplace, write_raw = T.inplace, T.write_raw
 
     def write(buf):
@@ -568,14 +643,15 @@ def setitem(t, key, value):
             result = indexing.setitem_result(t, key, value)
         _adopt_root(t, result)
         return t
-    if dev.backend.owns(t._data) and not t._cow:
+    cow = saved_elsewhere(t)
+    if dev.backend.owns(t._data) and not t._cow and not cow:
         t._data = write(t._data)
     elif advanced:
         t._data = write_raw(dev, dev.xp.asarray(t._data, copy=True), key, value)
     else:
         t._data = indexing.SETITEM.forward(dev.xp, t._data, data, key=raw)
     t._cow = False
-    t._vc[0] += 1
+    new_version(t, cow)
     if t._views is not None:
         rederive(t, False)
     return t

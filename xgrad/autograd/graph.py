@@ -94,6 +94,7 @@ class Node(_GraphNode):
         if self.op.needs_saved and self.saved is not None:
             self.saved = None
             self.saved_out = None
+            self.versions = ()  # (nothing saved to check; nor a reason to copy on write)
 
     def check_saved(self) -> None:
         if self.saved is None:
