@@ -379,3 +379,17 @@ def test_where_with_two_scalars(device, a, b):
     expected = torch.where(torch.tensor([True, False]), a, b)
     assert got.dtype.name == str(expected.dtype).removeprefix("torch.")
     assert got.tolist() == expected.tolist()
+
+
+def test_matmul_operator_refuses_mixed_dtypes_as_pytorch(device):
+    """``@`` is the PyTorch face's (PyTorch refuses float32 @ float64); the standard's
+    ``matmul`` (array API: promotion) promotes."""
+    a = xgrad.ones(2, 2, device=device)
+    b = xgrad.ones(2, 2, dtype=xgrad.float64, device=device)
+    with pytest.raises(RuntimeError) as got:
+        a @ b
+    with pytest.raises(RuntimeError) as expected:
+        torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64)
+    assert str(got.value) == str(expected.value)
+    from xgrad import array_api
+    assert array_api.matmul(a, b).dtype is xgrad.float64

@@ -78,6 +78,22 @@ for _name, (_op, _write) in _BINARY.items():
     if _write is not None:
         setattr(Tensor, f"__i{_name}__", _inplace_operator(_op, _write))
 
+
+
+def _matmul_operator(reflected):
+    """``a @ b`` as PyTorch's: operands of different dtypes are a RuntimeError (the
+    standard's ``xgrad.array_api.matmul`` promotes them instead)."""
+    def method(self, other):
+        if type(other) is not Tensor and not _operand_ok(other):
+            return NotImplemented
+        if isinstance(other, Tensor) and other._data.dtype is not self._data.dtype:
+            ns._check_same_dtype(other, self) if reflected else ns._check_same_dtype(self, other)
+        return binary(linalg.MATMUL, other, self) if reflected else binary(linalg.MATMUL, self, other)
+    return method
+
+
+Tensor.__matmul__, Tensor.__rmatmul__ = _matmul_operator(False), _matmul_operator(True)
+
 for _name, _fn in (("eq", E.equal), ("ne", E.not_equal), ("lt", E.less), ("le", E.less_equal),
                    ("gt", E.greater), ("ge", E.greater_equal)):
     setattr(Tensor, f"__{_name}__", _binary_operator(_fn.op)[0])
