@@ -251,6 +251,15 @@ def trace(x, /, *, offset=0, dtype=None):
 
 
 # -- norms ------------------------------------------------------------------------------
+def _extreme(values, largest):
+    """The largest (smallest) of non-negative ``values`` along the last axis; the
+    largest of none is 0 (as PyTorch's norms give), the smallest of none raises."""
+    from .. import array_api as ns
+    if largest and values.shape[-1] == 0:
+        return ns.sum(values, axis=-1)  # zeros of the right shape, still on the graph
+    return (ns.max if largest else ns.min)(values, axis=-1)
+
+
 def matrix_norm(x, /, *, keepdims=False, ord="fro", dim=(-2, -1), dtype=None):
     """Matrix norm over the last two axes: ``'fro'``, ``'nuc'`` (sum of singular values),
     ``2`` / ``-2`` (largest / smallest singular value), ``1`` / ``-1`` (max / min column
@@ -271,10 +280,10 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro", dim=(-2, -1), dtype=None):
     elif ord == "nuc":
         out = ns.sum(svdvals(x), axis=-1)
     elif ord in (2, -2):
-        out = (ns.max if ord == 2 else ns.min)(svdvals(x), axis=-1)
+        out = _extreme(svdvals(x), ord > 0)
     elif ord in (1, -1, inf, -inf):
         sums = ns.sum(ns.abs(x), axis=-2 if ord in (1, -1) else -1)
-        out = (ns.max if ord > 0 else ns.min)(sums, axis=-1)
+        out = _extreme(sums, ord > 0)
     else:
         raise _OpError(f"linalg.matrix_norm: invalid ord {ord!r}")
     if keepdims:
