@@ -531,3 +531,15 @@ def test_inplace_methods_match_pytorch(name, device):
             assert g is None or np.allclose(to_numpy(g), 0)
         else:
             assert_close(g, tg.numpy())
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window", "kaiser_window"])
+@pytest.mark.parametrize("length", [0, 1, 6, 7])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_windows_match_pytorch(name, length, periodic, device):
+    out = getattr(xgrad, name)(length, periodic, dtype=xgrad.float64, device=device)
+    expected = getattr(torch, name)(length, periodic, dtype=torch.float64)
+    assert out.device == xgrad.device(device)
+    assert_close(out, expected.numpy(), rtol=1e-10, atol=1e-12)
+    assert getattr(xgrad, name)(4).dtype == xgrad.float32

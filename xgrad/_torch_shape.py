@@ -2311,6 +2311,66 @@ __all__ += ["put", "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_s
             "is_same_size", "rsub", "scalar_tensor", "fill", *_COPIES]
 
 
+# -- window functions (Spectral Ops) --------------------------------------------------------------
+def _window(length, periodic, dtype, device, requires_grad, formula):
+    from .config import get_default_dtype
+    dtype = dtype or get_default_dtype()
+    if length < 0:
+        raise RuntimeError(f"window_length must be non-negative, got {length}")
+    if length <= 1:
+        out = ones((length,), dtype=dtype, device=device)
+    else:
+        n = arange(length, dtype=_dtypes.float64, device=device)
+        denom = length if periodic else length - 1
+        out = _C.astype(formula(n, float(denom)), dtype)
+    return out.requires_grad_() if requires_grad else out
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                requires_grad=False):
+    """Hann window: ``0.5 - 0.5 cos(2 pi n / N)`` (``N = length`` periodic, else ``length - 1``)."""
+    return _window(window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: 0.5 - 0.5 * _E.cos(2 * math.pi * n / N))
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
+                   layout=None, device=None, requires_grad=False):
+    """Hamming window: ``alpha - beta cos(2 pi n / N)``."""
+    return _window(window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: alpha - beta * _E.cos(2 * math.pi * n / N))
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    requires_grad=False):
+    """Blackman window: ``0.42 - 0.5 cos(2 pi n / N) + 0.08 cos(4 pi n / N)``."""
+    return _window(window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: 0.42 - 0.5 * _E.cos(2 * math.pi * n / N)
+                   + 0.08 * _E.cos(4 * math.pi * n / N))
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    requires_grad=False):
+    """Bartlett (triangular) window: ``1 - |2 n / N - 1|``."""
+    return _window(window_length, periodic, dtype, device, requires_grad,
+                   lambda n, N: 1 - _E.abs(2 * n / N - 1))
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
+                  device=None, requires_grad=False):
+    """Kaiser window: ``I0(beta sqrt(1 - (2 n / N - 1)^2)) / I0(beta)``."""
+    import xgrad
+
+    def formula(n, N):
+        r = 2 * n / N - 1
+        return xgrad.i0(beta * _E.sqrt(_S.clip(1 - r * r, 0, None))) / \
+            xgrad.i0(asarray(beta, dtype=_dtypes.float64, device=n.device))
+    return _window(window_length, periodic, dtype, device, requires_grad, formula)
+
+
+__all__ += ["hann_window", "hamming_window", "blackman_window", "bartlett_window",
+            "kaiser_window"]
+
+
 # -- Tensor methods ----------------------------------------------------------------------------
 def _inplace_method(fn, name):
     """``x.<name>_(...)``: the out-of-place result written into ``x`` (recorded when
