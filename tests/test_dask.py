@@ -284,6 +284,9 @@ AUDIT = {
                                                         axis=1), [A]),
     "setitem": (lambda x, v: _setitem(x, (slice(None), slice(1, 3)), v), [A, ((2, 2), -1.0, 1.0)]),
     "setitem_mask": (lambda x: _setitem(x, x > 0.5, 0.0), [A]),
+    "copy_slices": (lambda x, v: _write_views(x, v), [A, ((2, 2), -1.0, 1.0)]),
+    "detach_view": (lambda x: x * x.detach()[0], [A]),
+    "no_grad_view": (lambda x: _no_grad_view(x), [A]),
     "index_put": (lambda x, v: _setitem(x, (_idx([1, 0], x), slice(None), _idx([4, 2], x)), v),
                   [((2, 3, 6), -1.0, 1.0), ((2, 3), -1.0, 1.0)]),
     "argsort": (lambda x: xgrad.argsort(x, axis=1), [A]),
@@ -341,6 +344,24 @@ DASK_LIMITS = {
 def _setitem(x, key, value):
     y = xgrad.clone(x)
     y[key] = value
+    return y
+
+
+def _write_views(x, v):
+    """Writes through views (xgrad/_views.py: copy_slices), seen by an older view."""
+    y = xgrad.clone(x)
+    row = y[1]
+    w = y.mT[1:3]
+    w[:, 0:2] = v
+    y[0].mul_(v[0, 1])
+    return y, row * 1
+
+
+def _no_grad_view(x):
+    y = x * 2
+    with xgrad.no_grad():
+        v = y[0]
+        v.mul_(3.0)
     return y
 
 
