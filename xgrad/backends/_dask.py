@@ -159,6 +159,8 @@ class DaskBackend(Backend):
         except ImportError:
             return None
         fn = getattr(scipy.special, name, None)
+        if not isinstance(fn, np.ufunc):  # SCIPY_ARRAY_API=1 wraps the ufuncs in functions
+            fn = getattr(getattr(scipy.special, "_ufuncs", None), name, None)
         return fn if isinstance(fn, np.ufunc) else None
 
     def getitem(self, array, key):
