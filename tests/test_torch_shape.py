@@ -478,7 +478,7 @@ def test_views_share_data_with_the_base(name, device):
         view = (TORCH_EQUIVALENT.get(name, fn) if T is torch else fn)(T, base)
         view.mul_(3.0)                  # through the view ...
         outs.append((base, view))
-    (base, view), (tbase, tview) = outs
+    (base, _), (tbase, _) = outs
     assert_close(base.detach(), tbase.detach().numpy())  # ... into the base
     w = RNG.standard_normal(a.shape)
     (base * xgrad.asarray(w, device=device)).sum().backward()

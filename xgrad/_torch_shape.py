@@ -698,8 +698,7 @@ def index_copy(input, dim, index, source):
                                        _M.reshape(source, (-1,))), ())
     else:
         placed = _SG.add_at(zero, _index_key(input, d, index), source)
-    count = _C.astype(_S.where(hit, count, 1.0), input.dtype) if input.dtype.is_inexact else \
-        _C.astype(_S.where(hit, count, 1.0), input.dtype)
+    count = _C.astype(_S.where(hit, count, 1.0), input.dtype)
     placed = placed / count if input.dtype.is_inexact else placed // count
     return _S.where(hit, placed, input)
 
@@ -799,7 +798,7 @@ def index_put(input, indices, values, accumulate=False):
         if integer:
             return _SG.add_at(input, raw, values)
         return apply(_I.INDEX_ADD, (input, values), {"key": raw, "integer": False})
-    raw, advanced, integer = _I.normalize_key(key, input._device, input.ndim)
+    raw, _, integer = _I.normalize_key(key, input._device, input.ndim)
     if not integer:
         return _I.setitem_result(input, key, values)
     # integer index arrays: not every backend writes through them (array-api-strict), so
@@ -1125,7 +1124,6 @@ class _Histogram(NamedTuple):
 
 def histogram(input, bins=100, *, range=None, weight=None, density=False):
     """``(hist, bin_edges)`` of ``input`` with ``bins`` equal bins (or the given edges)."""
-    from ._creation import linspace
     x = _M.reshape(_tensor(input).detach(), (-1,))
     if isinstance(bins, numbers.Integral):
         if range is None:
@@ -1162,7 +1160,6 @@ class _HistogramDD(NamedTuple):
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     """``(hist, bin_edges)``: the D-dimensional histogram of the points in the rows of
     ``input`` (``(N, D)``); ``bins`` an int, one int per dimension, or the edges."""
-    from ._creation import linspace
     x = _tensor(input).detach()
     if x.ndim < 1:
         raise RuntimeError("histogramdd: input must have at least one dimension")
@@ -1857,7 +1854,7 @@ def _perm_matrix(perm, dtype):
 
 def _packed(L, U_full):
     from ._creation import tril
-    m, n = U_full.shape[-2], U_full.shape[-1]
+    n = U_full.shape[-1]
     k = L.shape[-1]
     strict = tril(L, k=-1)
     if k < n:
@@ -2011,7 +2008,6 @@ def geqrf(input):
 
 
 def _householder(a, tau, j):
-    m = a.shape[-2]
     batch = tuple(a.shape[:-2])
     v = _cat([zeros(batch + (j,), dtype=a.dtype, device=a.device),
               ones(batch + (1,), dtype=a.dtype, device=a.device), a[..., j + 1:, j]], -1)

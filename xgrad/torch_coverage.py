@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import math
 import sys
 import warnings
 
