@@ -447,3 +447,26 @@ def test_cpu_indices_index_tensors_on_any_device(device):
     if device.type != "cpu":
         with pytest.raises(RuntimeError, match="indices should be either on cpu"):
             xgrad.asarray(data)[xgrad.asarray(np.array([0]), device=device)]
+
+
+def test_writes_with_slice_bounds_out_of_range(device):
+    """``y[-2:, 1:9] = v`` (bounds clamped, as Python and PyTorch do) on every device."""
+    data = np.arange(6.0).reshape(1, 6)
+    xt = torch.tensor(data, requires_grad=True)
+    vt = torch.ones(5, dtype=torch.float64, requires_grad=True)
+    yt = xt * 1
+    yt[-2:, 1:9] = vt
+    yt[-5:, :1] *= 3.0
+    (yt * yt).sum().backward()
+    x = xgrad.asarray(data, device=device, requires_grad=True)
+    v = xgrad.asarray(np.ones(5), device=device, requires_grad=True)
+    y = x * 1
+    y[-2:, 1:9] = v
+    y[-5:, :1] *= 3.0
+    np.testing.assert_array_equal(y.detach().numpy(), yt.detach().numpy())
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+    np.testing.assert_array_equal(v.grad.numpy(), vt.grad.numpy())
+    z = x.detach() * 1  # unrecorded
+    z[-2:, 4:9] = 0.0
+    np.testing.assert_array_equal(z.numpy(), [[0, 1, 2, 3, 0, 0]])

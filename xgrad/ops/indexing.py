@@ -14,11 +14,13 @@ from .._tensor import Tensor, apply, unary
 from ._registry import call, defop, is_backend_namespace, LINEAR
 
 
-def normalize_key(key, device, ndim=None):
+def normalize_key(key, device, ndim=None, *, shape=None):
     """``key`` with tensors replaced by raw arrays (and lists by index arrays).
 
     With ``ndim``, a key that indexes fewer axes than the array has gets a
     trailing ``...`` (the standard requires it; NumPy and PyTorch imply it).
+    With ``shape`` too, slice bounds out of range are clamped on backends that
+    refuse them (the standard does not specify them; Python and PyTorch clamp).
     Returns ``(raw_key, advanced, integer)``: whether the key holds arrays at
     all, and whether it holds integer arrays (whose repeats need a scatter-add).
     """
@@ -48,8 +50,11 @@ def normalize_key(key, device, ndim=None):
         raw.append(k)
     if ndim is not None and consumed < ndim and not any(k is Ellipsis for k in raw):
         raw.append(Ellipsis)
-        return tuple(raw), advanced, integer
-    raw_key = tuple(raw) if isinstance(key, tuple) else raw[0]
+        raw_key = tuple(raw)
+    else:
+        raw_key = tuple(raw) if isinstance(key, tuple) else raw[0]
+    if shape is not None and not advanced and device.backend.fancy_indexing == "composed":
+        raw_key = clamp_slices(raw_key, shape)
     return raw_key, advanced, integer
 
 
@@ -124,17 +129,15 @@ def getitem(x: Tensor, key):
     """``x[key]``: basic slicing (a view), integer-array or boolean-mask indexing."""
     if type(key) is Tensor:  # x[idx], x[mask]: straight to xgrad/ops/advanced_index.py
         return advanced_getitem(x, key)
-    raw, advanced, integer = normalize_key(key, x._device, x._data.ndim)
+    raw, advanced, integer = normalize_key(key, x._device, x._data.ndim, shape=x._data.shape)
     if advanced:  # integer arrays, masks, lists, bools: xgrad/ops/advanced_index.py
         return advanced_getitem(x, key)
-    if x._device.backend.fancy_indexing == "composed":  # the standard refuses slice bounds
-        raw = clamp_slices(raw, x._data.shape)          # out of range: clamp them as PyTorch
     return unary(GETITEM, x, {"key": raw})
 
 
 def setitem_result(x: Tensor, key, value) -> Tensor:
     """What ``x`` becomes after ``x[key] = value``, recorded (used when autograd records)."""
-    raw, advanced, _ = normalize_key(key, x._device, x._data.ndim)
+    raw, advanced, _ = normalize_key(key, x._device, x._data.ndim, shape=x._data.shape)
     if advanced:  # integer arrays, masks, lists, bools: xgrad/ops/advanced_index.py
         return index_put(x, key, value)
     return apply(SETITEM, (x, value), {"key": raw})
