@@ -137,24 +137,25 @@ def stack(arrays, /, *, axis=0):
     return apply(STACK, tuple(arrays), {"axis": axis})
 
 
-def _ordered_axes(axes, ndim) -> tuple:
+def _ordered_axes(axes, ndim, what) -> tuple:
     """``axes`` (an integer or a sequence of them) as non-negative ints, in order;
-    an axis out of range is an IndexError, a repeated one a ValueError."""
+    an axis out of range is an IndexError, a repeated one a ValueError (NumPy's
+    messages, which name the argument: ``what``)."""
     axes = tuple(map(operator.index, axes)) if isinstance(axes, (tuple, list)) else \
         (operator.index(axes),)
     for a in axes:
         if not -ndim <= a < ndim:
-            raise IndexError(f"axis {a} is out of bounds for array of dimension {ndim}")
+            raise IndexError(f"{what}: axis {a} is out of bounds for array of dimension {ndim}")
     out = tuple(a % ndim for a in axes)
     if len(set(out)) != len(out):
-        raise ValueError(f"repeated axis in {axes!r}")
+        raise ValueError(f"repeated axis in `{what}` argument")
     return out
 
 
 def moveaxis(x, source, destination, /):
     """Move axes ``source`` to positions ``destination``."""
     ndim = x.ndim
-    src, dst = _ordered_axes(source, ndim), _ordered_axes(destination, ndim)
+    src, dst = _ordered_axes(source, ndim, "source"), _ordered_axes(destination, ndim, "destination")
     if len(src) != len(dst):
         raise ValueError("source and destination must have the same number of axes")
     order = [i for i in range(ndim) if i not in src]
