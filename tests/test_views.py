@@ -576,3 +576,15 @@ def setitem_new_axes(L, x, device):
 
 def test_setitem_keys_with_new_axes(device):
     _check(setitem_new_axes, device)
+
+
+def test_writes_into_expansions_that_do_not_overlap(device):
+    results = []
+    for L in (torch, xgrad):
+        x = _zeros(L, (1, 3), device)
+        e = x.expand(2, 3)
+        e[:, 3:] = 1.0                          # an empty region: nothing to overlap
+        idx = L.tensor([1, 0]) if L is torch else xgrad.asarray([1, 0], device=device)
+        e[1, idx] = 5.0                         # the basic part e[1] does not overlap
+        results.append(_np(x))
+    assert_close(results[1], results[0])

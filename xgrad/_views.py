@@ -190,6 +190,8 @@ def rederive(root, recorded):
 # -- putting a value back through a chain ---------------------------------------------
 
 def _put_getitem(xp, base, value, *, key):
+    if 0 in tuple(value.shape):
+        return base  # nothing written (Dask's __setitem__ refuses empty writes)
     out = xp.asarray(base, copy=True)
     if isinstance(key, tuple) and any(k is None for k in key):  # new axes: not in the base
         key = tuple(k for k in key if k is not None)
@@ -430,7 +432,7 @@ def _check_overlap(t):
     for op, _ in t._chain:
         if op.name == "broadcast_to":
             layout = _layout(t._base, t._chain)
-            if layout is not None:
+            if layout is not None and all(layout[0]):  # (an empty region overlaps nothing)
                 for size, stride in zip(*layout):
                     if size > 1 and stride == 0:
                         raise RuntimeError(OVERLAP_MESSAGE)
@@ -630,6 +632,13 @@ def setitem(t, key, value):
             return buf
         return inplace(w, (value,), lambda: _value_as(w, value), write_all)
     if t._base is not None:
+        if any(op.name == "broadcast_to" for op, _ in t._chain):
+            # PyTorch takes the basic part of the key first (a view, which may not
+            # overlap where the expansion does), then writes the advanced part into it
+            from .ops.advanced_index import plan_for
+            plan = plan_for(t, key)
+            if not plan.trivial and not plan.new_axes:
+                return setitem(indexing.getitem(t, plan.basic), plan.adv, value)
         return inplace(t, (value,), lambda: indexing.setitem_result(t, key, value), write)
     recorded = _GRAD.enabled and (t._requires_grad or getattr(value, "_requires_grad", False))
     if recorded:
