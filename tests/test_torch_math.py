@@ -836,3 +836,17 @@ def test_bessel_jy(device, special_path, name, ref):
                                equal_nan=True)
     assert gradcheck(fx, (X(np.array([0.3, 1.7, 2.5, 9.0]), device, requires_grad=True),))
     assert gradgradcheck(fx, (X(np.array([0.3, 2.5, 9.0]), device, requires_grad=True),))
+
+
+def test_inplace_methods(device):
+    for name, args in (("erf_", ()), ("lgamma_", ()), ("clamp_min_", (0.3,)), ("fmod_", (0.7,)),
+                       ("polygamma_", (2,)), ("nan_to_num_", ()), ("xlogy_", (2.0,))):
+        a = X(POS.copy(), device)
+        t = T(POS)
+        assert getattr(a, name)(*args) is a
+        close(a, getattr(t, name)(*args))
+    x = X(POS.copy(), device, requires_grad=True)
+    y = x * 1.0
+    y.digamma_()
+    (g,) = xgrad.autograd.grad(y.sum(), x)
+    close(g, scipy_special.polygamma(1, POS))  # PyTorch's trigamma: 1e-9

@@ -854,7 +854,7 @@ def _method(fn):
 
 
 for _name in ("erf", "erfc", "erfinv", "exp2", "lerp", "logaddexp2", "xlogy", "logit", "sinc",
-              "lgamma", "digamma", "mvlgamma", "igamma", "igammac", "i0", "sgn", "frac", "fmod", "heaviside",
+              "lgamma", "digamma", "mvlgamma", "i0", "sgn", "frac", "fmod", "heaviside",
               "nan_to_num", "clamp_min", "clamp_max", "deg2rad", "rad2deg", "float_power",
               "angle", "fix", "frexp", "ldexp", "conj_physical", "arccosh", "arcsinh", "arctanh",
               "softmax", "log_softmax", "logsumexp", "isclose", "allclose", "isreal", "isneginf",
@@ -863,6 +863,8 @@ for _name in ("erf", "erfc", "erfinv", "exp2", "lerp", "logaddexp2", "xlogy", "l
               "quantile", "nanquantile", "dist", "greater", "less"):
     setattr(Tensor, _name, _method(globals()[_name]))
 Tensor.logaddexp = lambda self, other: E.logaddexp(self, other)
+Tensor.igamma = lambda self, other: igamma(self, other)
+Tensor.igammac = lambda self, other: igammac(self, other)
 Tensor.hypot = lambda self, other: E.hypot(self, other)
 Tensor.remainder = lambda self, other: E.remainder(self, other)
 Tensor.floor_divide = lambda self, other: E.floor_divide(self, other)
@@ -885,4 +887,24 @@ Tensor.bitwise_left_shift = lambda self, other: E.bitwise_left_shift(self, other
 Tensor.bitwise_right_shift = lambda self, other: E.bitwise_right_shift(self, other)
 Tensor.unique_consecutive = lambda self, return_inverse=False, return_counts=False, dim=None: \
     unique_consecutive(self, return_inverse, return_counts, dim)
+
+
+def _inplace_method(name):
+    """``x.name_(...)``: ``x.name(...)`` written into ``x`` (through ``copy_``, so views,
+    version counters and autograd see an ordinary in-place write)."""
+    def method(self, *args, **kwargs):
+        return self.copy_(getattr(self, name)(*args, **kwargs))
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place :meth:`Tensor.{name}`."
+    return method
+
+
+for _name in ("erf", "erfc", "erfinv", "exp2", "lerp", "logit", "sinc", "lgamma", "digamma",
+              "polygamma", "mvlgamma", "i0", "sgn", "frac", "fmod", "remainder", "hypot",
+              "heaviside", "nan_to_num", "clamp_min", "clamp_max", "deg2rad", "rad2deg",
+              "float_power", "fix", "ldexp", "xlogy", "copysign", "nextafter", "logical_xor",
+              "arccosh", "arcsinh", "arctanh", "floor_divide", "true_divide", "subtract",
+              "igamma", "igammac", "rsqrt"):
+    if not hasattr(Tensor, _name + "_"):
+        setattr(Tensor, _name + "_", _inplace_method(_name))
 del _name
