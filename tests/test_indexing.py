@@ -470,3 +470,24 @@ def test_writes_with_slice_bounds_out_of_range(device):
     z = x.detach() * 1  # unrecorded
     z[-2:, 4:9] = 0.0
     np.testing.assert_array_equal(z.numpy(), [[0, 1, 2, 3, 0, 0]])
+
+
+def test_standard_only_scatter_add(device):
+    """The base Backend's scatter-add (standard functions only, for libraries without
+    a scatter of their own): repeated rows add up, on every device."""
+    from xgrad.backends import Backend
+    if device.type == "dask":
+        pytest.skip("Dask arrays are written by rebinding (its own scatter_add hook)")
+    xp = device.xp
+    rng = np.random.default_rng(7)
+    for shape, idx in [((5, 3), [1, 1, 4, 0, 1]), ((4,), [3, 3, 3]), ((3, 2, 2), [2, 0]),
+                       ((3, 2), [])]:
+        base = rng.standard_normal(shape)
+        vals = rng.standard_normal((len(idx),) + shape[1:])
+        target = xgrad.asarray(base.copy(), device=device)._data
+        key = xgrad.asarray(np.asarray(idx, dtype=np.int64), device=device)._data
+        Backend.scatter_add(device.backend, target, key, xgrad.asarray(vals, device=device)._data)
+        expected = base.copy()
+        np.add.at(expected, np.asarray(idx, dtype=np.int64), vals)
+        np.testing.assert_allclose(device.backend.to_numpy(target), expected, rtol=1e-14,
+                                   atol=1e-14)

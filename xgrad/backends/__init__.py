@@ -116,8 +116,35 @@ class Backend:
         return False
 
     def scatter_add(self, target, key, values):
-        """``target[key] += values`` with repeated indices adding up (in place)."""
-        raise NotImplementedError
+        """``target[key] += values`` with repeated indices adding up (in place).
+
+        This default uses standard functions only, for the one form xgrad's composed
+        indexing asks of a backend without a scatter of its own: ``key`` a 1-D integer
+        array of rows of ``target`` (axis 0), ``values`` of shape
+        ``key.shape + target.shape[1:]``. It adds with a one-hot matrix product, in
+        blocks of indices (exact sums; work rows x indices: libraries with a scatter
+        override it)."""
+        xp = self.xp
+        if isinstance(key, tuple) or getattr(key, "ndim", None) != 1:
+            raise NotImplementedError(
+                f"the {self.name} backend has no scatter-add for the key {key!r}: xgrad's "
+                "standard-only default takes one 1-D index array on axis 0")
+        m, n = int(target.shape[0]), int(key.shape[0])
+        width = 1
+        for s in target.shape[1:]:
+            width *= int(s)
+        if m == 0 or n == 0 or width == 0:
+            return
+        flat = xp.reshape(values, (n, width))
+        rows = xp.arange(m, dtype=key.dtype, device=key.device)[:, None]
+        total = None
+        block = max(1, (1 << 22) // m)  # a one-hot block of at most ~4M entries
+        for start in range(0, n, block):
+            stop = min(n, start + block)  # (the standard leaves bounds out of range unspecified)
+            onehot = xp.astype(rows == key[None, start:stop], values.dtype)
+            part = xp.matmul(onehot, flat[start:stop, ...])
+            total = part if total is None else total + part
+        target[...] = target + xp.reshape(total, tuple(target.shape))
 
     def special_function(self, name):
         """A native elementwise special function of this backend's arrays under SciPy's
