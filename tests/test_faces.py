@@ -150,6 +150,7 @@ CASES = {
     "linalg_matrix_norm_empty_2": (lambda T, x: T.linalg.matrix_norm(x[:0, :0], ord=2), [A], False),
     "linalg_norm_dim": (lambda T, x: T.linalg.norm(x, dim=0), [A], True),
     "linalg_cross_dim": (lambda T, a, b: T.linalg.cross(a[:, :3], b[:, 1:], dim=1), [A, B], True),
+    "linalg_vecdot_broadcast_dim": (lambda T, a, b: T.linalg.vecdot(a, b[:, :1], dim=1), [A, B], True),
     "linalg_eigh_uplo": (lambda T, x: T.linalg.eigvalsh(x[0], "U"), [SQ], True),
     "fft_dim_norm": (lambda T, x: T.fft.fft(x, dim=0, norm="ortho").real, [A], True),
     "rfftn_dim": (lambda T, x: T.fft.rfftn(x, dim=(0, 1)).imag, [A], True),
@@ -407,6 +408,10 @@ def test_standard_semantics_where_pytorch_differs(device):
     assert_close(xp.linalg.matrix_norm(x, keepdims=True, ord="fro"),
                  np.linalg.norm(n)[None, None])
     assert_close(xp.fft.fft(x, axis=0), np.fft.fft(n, axis=0))
+    with pytest.raises(ValueError):                            # no broadcasting of the axis
+        xp.vecdot(x, x[:, :1])
+    with pytest.raises(ValueError):
+        xp.linalg.vecdot(x, x[:, :1])
     # promotion: the standard promotes a 0-d array by its dtype (PyTorch treats it as weak;
     # what the shared operators do is xgrad._promotion's choice)
     v = xgrad.ones(3, dtype=xgrad.float32, device=device)

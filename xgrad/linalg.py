@@ -127,7 +127,8 @@ def cross(input, other, *, dim=-1, out=None):
 def vecdot(x, y, *, dim=-1, out=None):
     """Dot product ``sum(conj(x) * y)`` along ``dim``."""
     _no_out(out, "vecdot")
-    return _std.vecdot(x, y, axis=dim)
+    from .ops.linalg import vecdot as _vecdot  # broadcasts a size-1 dim, as PyTorch
+    return _vecdot(x, y, axis=dim)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):

@@ -113,6 +113,26 @@ def _standard_promotion(fn):
     logaddexp, logical_and, logical_or, logical_xor, maximum, minimum, multiply, nextafter,
     not_equal, pow, remainder, subtract))
 _where = where
+_vecdot = vecdot
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """Dot product ``sum(conj(x1) * x2)`` along ``axis``; the two operands must have the
+    same size along ``axis`` (the standard; the PyTorch face broadcasts a size-1 axis)."""
+    _same_contracted_size(x1, x2, axis)
+    return _vecdot(x1, x2, axis=axis)
+
+
+def _same_contracted_size(x1, x2, axis):
+    from .._errors import OpError
+    try:
+        n1, n2 = x1.shape[axis], x2.shape[axis]
+    except IndexError:
+        raise IndexError(f"vecdot: axis {axis} is out of range for shapes {tuple(x1.shape)} "
+                         f"and {tuple(x2.shape)}") from None
+    if n1 != n2:
+        raise OpError(f"vecdot: the operands must have the same size along axis {axis}, got "
+                      f"shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
 
 
 def where(condition, x1, x2, /):

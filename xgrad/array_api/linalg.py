@@ -222,7 +222,9 @@ def outer(x1, x2, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """Dot product ``sum(conj(x1) * x2)`` along ``axis``."""
+    """Dot product ``sum(conj(x1) * x2)`` along ``axis`` (the same size in both operands)."""
+    from . import _same_contracted_size
+    _same_contracted_size(x1, x2, axis)
     return _core.vecdot(x1, x2, axis=axis)
 
 
