@@ -254,3 +254,11 @@ def bessel_y1(input):
 
 
 __all__ += ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1"]
+
+
+def airy_ai(input):
+    """The Airy function Ai(x) (not differentiable, as in PyTorch)."""
+    return apply(_S.AIRY_AI, (_f(input),))
+
+
+__all__ += ["airy_ai"]
