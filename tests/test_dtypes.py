@@ -355,6 +355,12 @@ IN_PLACE = {
     "float32 *= int": lambda m, d: m.tensor([1.0, 2.0], **d).__imul__(m.tensor([3, 4], **d)),
     "int += 2": lambda m, d: m.tensor([1], **d).__iadd__(2),
     "complex += 1j": lambda m, d: m.tensor([1j], **d).add_(1j),
+    "uint8 += int8": lambda m, d: m.tensor([200, 3], dtype=m.uint8, **d).__iadd__(
+        m.tensor([-1, 2], dtype=m.int8, **d)),
+    "uint8 //= int8": lambda m, d: m.tensor([200, 3], dtype=m.uint8, **d).__ifloordiv__(
+        m.tensor([-1, 2], dtype=m.int8, **d)),
+    "non-leaf float32 += float64": lambda m, d: (m.ones(2, requires_grad=True, **d) * 1).__iadd__(
+        m.tensor([0.1, 1e-9], dtype=m.float64, **d)),
 }
 
 
@@ -393,3 +399,15 @@ def test_matmul_operator_refuses_mixed_dtypes_as_pytorch(device):
     assert str(got.value) == str(expected.value)
     from xgrad import array_api
     assert array_api.matmul(a, b).dtype is xgrad.float64
+
+
+def test_in_place_mixed_dtype_gradients(device):
+    x = xgrad.ones(2, requires_grad=True, device=device)
+    z = xgrad.asarray([2.0, 3.0], dtype=xgrad.float64, device=device, requires_grad=True)
+    y = x * 1
+    y += z * z
+    assert y.dtype is xgrad.float32
+    y.sum().backward()
+    assert x.grad.dtype is xgrad.float32 and z.grad.dtype is xgrad.float64
+    assert_close(x.grad, [1.0, 1.0])
+    assert_close(z.grad, [4.0, 6.0])

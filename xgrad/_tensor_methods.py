@@ -46,6 +46,8 @@ def _inplace_operator(op, write):
             value = other._data
             if value.dtype is not self._data.dtype or op.to_float:  # (promotion: dtypes)
                 _promotion.check_inplace(op, self, other)
+                if value.dtype != self._data.dtype:
+                    return _inplace_mixed(op, self, other)
         else:
             value = other
             if type(other) is bool or type(other) is complex or \
@@ -54,6 +56,20 @@ def _inplace_operator(op, write):
         return inplace(self, (other,), lambda: binary(op, self, other),
                        lambda buf: write(buf, value))
     return method
+
+
+def _inplace_mixed(op, t, other):
+    """An in-place op with an operand of another dtype, as PyTorch computes it: in the
+    promoted dtype, then cast to ``t``'s (``uint8 += int8``; ``float32 += float64``)."""
+    def compute():
+        result = binary(op, t, other)
+        return result if result.dtype is t.dtype else ns.astype(result, t.dtype)
+
+    def write(buf):
+        result = binary(op, t, other)._data
+        buf[...] = t._device.xp.astype(result, buf.dtype)
+        return buf
+    return inplace(t, (other,), compute, write)
 
 
 def _write_all(buf, value):
