@@ -68,6 +68,119 @@ def test_exclusions_are_reported(device, capsys):
 # Shrunk programs that once differed from PyTorch: (features used, program body). The
 # harness is added; the inputs are the x names created with requires_grad=True.
 REGRESSIONS: list[tuple[set, str]] = [
+    # view_write_to_base (views; found by the generator, fixed by its owner)
+    (set(), """
+x2 = torch.tensor([[-0.21], [0.37], [-0.05]], dtype=torch.float64, requires_grad=True)
+v4 = x2 * 2
+v5 = v4.squeeze()
+v5.sigmoid_()
+"""),
+    # base_write_to_view (views; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[1.5, -1.2], [0.3, 0.7]], dtype=torch.float64, requires_grad=True)
+v5 = x1 @ x1
+v7 = v5[:, None, :]
+v5.fill_(3.0)
+"""),
+    # transpose_view_clamp_ (views; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[0.69, 1.85], [1.95, -0.97]], dtype=torch.float64, requires_grad=True)
+v2 = x1.pow(3)
+v3 = v2.T
+v3.clamp_(-0.5, 0.5)
+"""),
+    # view_setitem_int_array (views; found by the generator, fixed by its owner)
+    (set(), """
+x2 = torch.tensor([[0.46, 0.54], [1.31, 1.46]], dtype=torch.float64, requires_grad=True)
+v3 = torch.log(x2 * x2 + 1)
+v6 = v3.view(-1)
+v6[torch.tensor([-4, 3])] = -1.5
+"""),
+    # copy_const_keeps_requires_grad (views; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor(1.41, dtype=torch.float64, requires_grad=True)
+v2 = x1.clone()
+v2.copy_(2.0)
+"""),
+    # int_then_slice_then_array_key (indexing; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[[0.91, 0.62, 0.1, 0.2], [1.31, 0.6, 0.3, 0.4]]], dtype=torch.float64, requires_grad=True)
+v6 = x1[0, 1:, torch.tensor([0, 2, 3])]
+"""),
+    # std_default_correction (faces; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[-0.27], [1.69], [-0.06]], dtype=torch.float64, requires_grad=True)
+v4 = torch.std(x1)
+"""),
+    # cumsum_of_0d (faces; found by the generator, fixed by its owner)
+    (set(), """
+x9 = torch.tensor(-0.82, dtype=torch.float64, requires_grad=True)
+v11 = x9.cumprod(0)
+v12 = torch.cumsum(x9, 0)
+"""),
+    # movedim_of_0d (shape-api; found by the generator, fixed by its owner)
+    (set(), """
+x3 = torch.tensor(-0.22, dtype=torch.float64, requires_grad=True)
+v5 = torch.movedim(x3, -1, 0)
+"""),
+    # where_two_scalars_dtype (dtypes; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([1.41], dtype=torch.float64, requires_grad=True)
+v4 = torch.where(x1 > 3.0, 3.0, 0.5)
+"""),
+    # gelu_second_derivative (math-api; found by the generator, fixed by its owner)
+    (set(), """
+x2 = torch.tensor([[-0.21], [0.37], [-0.05]], dtype=torch.float64, requires_grad=True)
+v9 = torch.nn.functional.gelu(x2)
+"""),
+    # int_bool_operands_strict (dtypes; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([-1.96, -0.43, 1.73], dtype=torch.float64, requires_grad=True)
+v3 = (x1 > 0.3) + x1
+v4 = x1 * (x1 > 0)
+v5 = x1 + torch.arange(3)
+v6 = x1 / torch.tensor(2)
+"""),
+    # slice_out_of_range_strict (indexing; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[0.48, 1.75]], dtype=torch.float64, requires_grad=True)
+v2 = x1[-2:, 1:5]
+"""),
+    # bool_mask_setitem_strict (indexing; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[0.48, -1.75], [1.5, 0.2]], dtype=torch.float64, requires_grad=True)
+v2 = x1 * 2
+v2[v2 > 0] = 0.5
+v3 = x1[torch.tensor([True, False])]
+"""),
+    # int_array_setitem_strict (indexing; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[0.48, -1.75], [1.5, 0.2]], dtype=torch.float64, requires_grad=True)
+v2 = x1 * 2
+v2[torch.tensor([1, 0]), 1] = x1[0]
+v3 = x1[:, torch.tensor([1, 1])]
+"""),
+    # saved_const_written (views; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[1.76, -0.67], [-1.63, 0.64]], dtype=torch.float64, requires_grad=True)
+v3 = x1.flatten()
+c4 = torch.tensor(0.05, dtype=torch.float64)
+v8 = torch.hypot(c4, v3)
+c4.neg_()
+"""),
+    # write_empty_region_of_expanded (views; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[-0.31, 0.6, 0.26]], dtype=torch.float64, requires_grad=True)
+v3 = x1 * 2
+v5 = v3.expand(2, 3)
+v5[:, 3:] = 1.0
+"""),
+    # setitem_slice_out_of_range_strict (views/indexing; found by the generator, fixed by its owner)
+    (set(), """
+x1 = torch.tensor([[1.17, 0.32, -1.86], [-0.23, -0.89, -1.53]], dtype=torch.float64, requires_grad=True)
+v3 = torch.atan(x1)
+v3[-5:-1, 1] = 0.5
+"""),
     # prod over dim 0 of a 0-d tensor, differentiated twice (fixed in ops/reductions.py)
     (set(), """
 x2 = torch.tensor(1.81, dtype=torch.float64, requires_grad=True)
@@ -94,6 +207,13 @@ x5 = torch.tensor([0.5, -0.3], dtype=torch.float64, requires_grad=True)
 v5 = torch.linalg.vecdot(x2, x4)
 v6 = torch.linalg.vecdot(x4, x4)
 v7 = torch.linalg.vecdot(x2, x5)
+"""),
+    # tensordot broadcasts a contracted dimension of size 1, as PyTorch (fixed in ops/linalg.py)
+    (set(), """
+x1 = torch.tensor([[[1.4, 0.55]]], dtype=torch.float64, requires_grad=True)
+x2 = torch.tensor([[0.3, -1.2, 0.7]], dtype=torch.float64, requires_grad=True)
+v3 = torch.tensordot(x1, x1, dims=1)
+v4 = torch.tensordot(x2.mT, x2, dims=1)
 """),
     # vector_norm with dim=0 of a 0-d tensor (fixed in ops/linalg.py)
     (set(), """

@@ -159,6 +159,13 @@ def tensordot(x1, x2, /, *, axes=2):
     else:
         ax1 = [a % x1.ndim for a in axes[0]]
         ax2 = [a % x2.ndim for a in axes[1]]
+    s1, s2 = list(x1.shape), list(x2.shape)
+    for i, j in zip(ax1, ax2):  # PyTorch broadcasts a contracted dimension of size 1
+        if s1[i] != s2[j] and 1 in (s1[i], s2[j]):
+            s1[i] = s2[j] = s1[i] * s2[j]
+    if s1 != list(x1.shape) or s2 != list(x2.shape):
+        from .manipulation import broadcast_to
+        x1, x2 = broadcast_to(x1, tuple(s1)), broadcast_to(x2, tuple(s2))
     free1 = [i for i in range(x1.ndim) if i not in ax1]
     free2 = [i for i in range(x2.ndim) if i not in ax2]
     k, m, n = (_size(x1.shape, ax1), _size(x1.shape, free1), _size(x2.shape, free2))
