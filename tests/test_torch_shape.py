@@ -543,3 +543,50 @@ def test_windows_match_pytorch(name, length, periodic, device):
     assert out.device == xgrad.device(device)
     assert_close(out, expected.numpy(), rtol=1e-10, atol=1e-12)
     assert getattr(xgrad, name)(4).dtype == xgrad.float32
+
+
+# -- bad inputs raise PyTorch's exception type ----------------------------------------------------
+BAD = {
+    "select_index": lambda T, x: T.select(x, 0, 5),
+    "narrow_length": lambda T, x: T.narrow(x, 0, 2, 5),
+    "gather_dim": lambda T, x: T.gather(x, 2, idx(T, x, [[0]])),
+    "gather_float_index": lambda T, x: T.gather(x, 1, x[:, :1]),
+    "index_select_2d": lambda T, x: T.index_select(x, 0, idx(T, x, [[0]])),
+    "split_sizes": lambda T, x: T.split(x, [1, 1], 0),
+    "chunk_zero": lambda T, x: T.chunk(x, 0),
+    "diag_3d": lambda T, x: T.diag(x[None]),
+    "diagonal_same_dims": lambda T, x: T.diagonal(x, 0, 1, 1),
+    "einsum_operands": lambda T, x: T.einsum("ij,jk", x),
+    "einsum_output": lambda T, x: T.einsum("ij->k", x),
+    "mv_shapes": lambda T, x: T.mv(x, x[:, 0]),
+    "addmm_shapes": lambda T, x: T.addmm(x, x, x),
+    "cdist_columns": lambda T, x: T.cdist(x, x[:, :2]),
+    "cdist_int": lambda T, x: T.cdist(idx(T, x, [[1, 2]]), idx(T, x, [[1, 2]])),
+    "index_add_dtype": lambda T, x: x.index_add(0, idx(T, x, [0]), x[:1].float()),
+    "scatter_dtype": lambda T, x: x.scatter(0, idx(T, x, [[0]]), x[:1, :1].float()),
+    "masked_fill_mask_dtype": lambda T, x: x.masked_fill(idx(T, x, [1, 0, 1, 0]), 0.0),
+    "masked_fill_value_dim": lambda T, x: x.masked_fill(x > 0, x[0]),
+    "movedim_repeat": lambda T, x: T.movedim(x, (0, 0), (0, 1)),
+    "t_3d": lambda T, x: T.t(x[None]),
+    "vsplit_1d": lambda T, x: T.vsplit(x[0], 2),
+    "hsplit_uneven": lambda T, x: T.hsplit(x, 3),
+    "unflatten_sizes": lambda T, x: T.unflatten(x, 1, (3, 2)),
+    "repeat_fewer_dims": lambda T, x: x.repeat(2),
+    "rot90_dims": lambda T, x: T.rot90(x, 1, (0, 0)),
+    "block_diag_3d": lambda T, x: T.block_diag(x[None]),
+    "combinations_2d": lambda T, x: T.combinations(x),
+    "bincount_float": lambda T, x: T.bincount(x[0]),
+    "cross_size": lambda T, x: T.cross(x, x, dim=1),
+    "vdot_2d": lambda T, x: T.vdot(x, x),
+    "scatter_reduce_mode": lambda T, x: T.scatter_reduce(x, 0, idx(T, x, [[0]]), x, "median"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_inputs_raise_pytorchs_exception_type(name, device):
+    fn = BAD[name]
+    a = _r(3, 4)
+    with pytest.raises(Exception) as expected:
+        fn(torch, torch.tensor(a))
+    with pytest.raises(type(expected.value)):
+        fn(xgrad, xgrad.asarray(a, device=device))

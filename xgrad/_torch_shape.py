@@ -666,9 +666,16 @@ def _index_key(input, d, index):
     return _SG.index_key(input.ndim, d, index)
 
 
+def _same_dtype(input, source, message):
+    if isinstance(source, Tensor) and source.dtype != input.dtype:
+        raise RuntimeError(message.format(input.dtype, source.dtype))
+
+
 def index_add(input, dim, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` added at positions ``index`` along ``dim``."""
     input, d, index, source = _index_parts(input, dim, index, source)
+    _same_dtype(input, source, "index_add_(): self ({}) and source ({}) must have the same "
+                               "scalar type")
     if alpha != 1:
         source = source * alpha
     if input.ndim == 0:
@@ -691,6 +698,8 @@ def index_copy(input, dim, index, source):
     """``input`` with the slices of ``source`` copied to positions ``index`` along ``dim``
     (a position given twice gets the mean of its sources)."""
     input, d, index, source = _index_parts(input, dim, index, source)
+    _same_dtype(input, source, "index_copy_(): self and source expected to have the same dtype, "
+                               "but got (self) {} and (source) {}")
     hit, count = _index_hits(input, d, index)
     zero = zeros(input.shape, dtype=input.dtype, device=input.device)
     if input.ndim == 0:
@@ -768,6 +777,8 @@ def masked_scatter(input, mask, source):
     if mask.dtype != _dtypes.bool_:
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
                            f"{mask.dtype}")
+    _same_dtype(input, source, "masked_scatter: expected self and source to have same dtypes but "
+                               "got {} and {}")
     mask = _M.broadcast_to(mask, tuple(input.shape))
     m = _M.reshape(mask, (-1,))
     flat = _M.reshape(source, (-1,))
@@ -804,6 +815,8 @@ def index_put(input, indices, values, accumulate=False):
     # integer index arrays: not every backend writes through them (array-api-strict), so
     # the write is where(hit, scatter-add / count, input) (a repeated index: the mean)
     values = _tensor(values) if not isinstance(values, numbers.Number) else _like(input, values)
+    _same_dtype(input, values, "Index put requires the source and destination dtypes match, got "
+                               "{} for the destination and {} for the source.")
     target_shape = tuple(_I.getitem(input.detach(), key).shape)
     values = _M.broadcast_to(values, target_shape)
     ones_ = ones(target_shape, dtype=_dtypes.float64, device=input.device)
@@ -1063,7 +1076,9 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
 def bincount(input, weights=None, minlength=0):
     """Counts of each value of a 1-D non-negative integer tensor (sums of ``weights``)."""
     input = _tensor(input)
-    if input.ndim != 1 or not _is_int(input.dtype):
+    if not _is_int(input.dtype):
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{input.dtype}'")
+    if input.ndim != 1:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     n = int(_R.max(input).item()) + 1 if input.numel() else 0
     if input.numel() and int(_R.min(input).item()) < 0:
