@@ -47,17 +47,18 @@ cd "$work"
 # SciPy: the array-API-parametrized tests (the `xp` fixture) of these subpackages
 scipy_full="scipy.special scipy.stats scipy.signal scipy.fft scipy.ndimage scipy.integrate
             scipy.spatial scipy.cluster scipy.interpolate scipy._lib"
-scipy_quick="scipy.special.tests.test_logsumexp scipy.special.tests.test_support_alternative_backends
-             scipy.stats.tests.test_stats scipy.signal.tests.test_signaltools scipy.fft
-             scipy.ndimage.tests.test_filters scipy.integrate.tests.test_quadrature
-             scipy.spatial.tests.test_distance scipy.cluster scipy.interpolate.tests.test_bsplines
-             scipy._lib.tests.test_array_api"
+scipy_quick="scipy.special.tests.test_logsumexp scipy.special.tests.test_basic
+             scipy.stats.tests.test_device_dtype scipy.stats.tests.test_correlation
+             scipy.signal.tests.test_windows scipy.fft.tests.test_basic
+             scipy.ndimage.tests.test_measurements scipy.integrate.tests.test_quadrature
+             scipy.spatial.tests.test_distance scipy.cluster.tests.test_vq
+             scipy.interpolate.tests.test_rbfinterp scipy._lib.tests.test__util"
 # scikit-learn: everything parametrized by yield_namespace_device_dtype_combinations,
 # including the estimator checks (sklearn/tests/test_common.py, check_array_api_input)
 sklearn_full="sklearn"
 sklearn_quick="sklearn.utils.tests.test_array_api sklearn.metrics.tests.test_common
                sklearn.decomposition.tests.test_pca sklearn.linear_model.tests.test_ridge
-               sklearn.preprocessing.tests.test_data"
+               sklearn.preprocessing.tests.test_data sklearn.tests.test_common"
 # array-api-extra: its whole suite (the wheel ships tests/main with its conftest)
 xpx_full="array_api_extra.tests.main"
 xpx_quick="array_api_extra.tests.main"
