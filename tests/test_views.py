@@ -588,3 +588,28 @@ def test_writes_into_expansions_that_do_not_overlap(device):
         e[1, idx] = 5.0                         # the basic part e[1] does not overlap
         results.append(_np(x))
     assert_close(results[1], results[0])
+
+
+def fill_expanded(L, x, device):
+    y = x.clone()
+    v = y[0:1]
+    e = v.expand(2, 2, 4)
+    e[0].zero_()                # one value everywhere: allowed into overlapping memory
+    y[1:].expand(2, 2, 4)[1].fill_(0.75)
+    return y
+
+
+def fill_expanded_torch(L, x, device):
+    # (PyTorch's backward refuses the expanded write; the same values written directly)
+    y = x.clone()
+    y[0] = 0.0
+    y[1:] = 0.75
+    return y
+
+
+def test_fill_into_expansion(device):
+    _check(fill_expanded, device, torch_program=fill_expanded_torch)
+    for L in (torch, xgrad):
+        e = _zeros(L, (1, 3), device).expand(2, 3)
+        with pytest.raises(RuntimeError, match="more than one element"):
+            e.add_(1.0)

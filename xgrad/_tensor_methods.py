@@ -276,14 +276,14 @@ def _fill_buffer(value):
 
 def zero_(self):
     """Set every element to 0, in place."""
-    return inplace(self, (), lambda: self * 0, _fill_buffer(0))
+    return inplace(self, (), lambda: self * 0, _views.uniform(_fill_buffer(0)))
 
 
 def fill_(self, value):
     """Set every element to ``value``, in place."""
     if isinstance(value, Tensor):
         value = value.item()
-    return inplace(self, (), lambda: self * 0 + value, _fill_buffer(value))
+    return inplace(self, (), lambda: self * 0 + value, _views.uniform(_fill_buffer(value)))
 
 
 def copy_(self, src, non_blocking=False):

@@ -282,7 +282,13 @@ def _put_into_broadcast(xp, base, value, region):
     shape = tuple(base.shape)
     if not axes:
         return xp.reshape(value, shape)
-    placed = xp.reshape(xp.sum(xp.where(region, value, xp.zeros_like(value)), axis=axes), shape)
+    if xp.isdtype(value.dtype, "real floating"):
+        # the value at the element's hit (several hits only for a uniform fill: zero_,
+        # fill_), exactly
+        fill = xp.full_like(value, -float("inf"))
+        placed = xp.reshape(xp.max(xp.where(region, value, fill), axis=axes), shape)
+    else:
+        placed = xp.reshape(xp.sum(xp.where(region, value, xp.zeros_like(value)), axis=axes), shape)
     hit = xp.reshape(xp.any(region, axis=axes), shape)
     return xp.where(hit, xp.astype(placed, base.dtype), base)
 
@@ -466,7 +472,8 @@ def inplace_view(t, others, compute, write):
     """An in-place update of view ``t`` (see ``_tensor._inplace``): a write into its root."""
     root = t._base
     chain = t._chain
-    _check_overlap(t)
+    if not getattr(write, "uniform", False):  # (one value everywhere: overlap is harmless)
+        _check_overlap(t)
     detached = _has_detach(chain)
     recorded = _GRAD.enabled and (t._requires_grad or (root._requires_grad and not detached) or any(
         getattr(o, "_requires_grad", False) for o in others))
@@ -664,6 +671,13 @@ def setitem(t, key, value):
     if t._views is not None:
         rederive(t, False)
     return t
+
+
+def uniform(write):
+    """Mark an in-place ``write`` as one value written everywhere (``zero_``, ``fill_``):
+    PyTorch allows those into expanded views, whose elements share memory."""
+    write.uniform = True
+    return write
 
 
 def _value_as(w, value):
