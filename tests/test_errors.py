@@ -88,6 +88,8 @@ ROWS = [
     Row("index_with_float_tensor", "torch.ones(3)[torch.tensor([0.5])]", IndexError),
     Row("int_negative_power", "torch.tensor([2]) ** -1", RuntimeError),
     Row("inplace_float_into_int", "a = torch.arange(3); a += 0.5", RuntimeError),  # (promoted 17:50)
+    Row("matmul_mixed_float", "torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64)",
+        RuntimeError),  # (promoted 18:15)
     # -- devices ---------------------------------------------------------------------------
     Row("add_across_devices", "torch.ones(2) + torch.ones(2, device=OTHER)", RuntimeError),
     # -- indices ---------------------------------------------------------------------------
@@ -136,8 +138,6 @@ PENDING: list[Row] = [
               "(strict raises RuntimeError)"),
     Row("setitem_value_shape", "a = torch.zeros(3); a[:2] = torch.ones(3)", RuntimeError,
         owner="views: _setitem lets the backend's ValueError through"),
-    Row("matmul_mixed_float", "torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64)", RuntimeError,
-        owner="dtypes: matmul promotes float32 with float64 (PyTorch refuses)", silent=True),
     Row("negative_step", "torch.ones(3)[::-1]", ValueError,
         owner="indexing: normalize_key accepts negative steps (PyTorch: ValueError)", silent=True),
 ]
