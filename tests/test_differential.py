@@ -215,6 +215,14 @@ x2 = torch.tensor([[0.3, -1.2, 0.7]], dtype=torch.float64, requires_grad=True)
 v3 = torch.tensordot(x1, x1, dims=1)
 v4 = torch.tensordot(x2.mT, x2, dims=1)
 """),
+    # std where the values are all equal: gradient 0 as PyTorch, not nan (ops/reductions.py)
+    (set(), """
+x1 = torch.tensor(-0.95, dtype=torch.float64, requires_grad=True)
+v6 = x1.expand(2)
+v7 = torch.std(v6, dim=-1)
+x2 = torch.tensor([[0.5, 0.5], [0.3, -0.2]], dtype=torch.float64, requires_grad=True)
+v8 = x2.std(dim=1)
+"""),
     # vector_norm with dim=0 of a 0-d tensor (fixed in ops/linalg.py)
     (set(), """
 x1 = torch.tensor(-1.41, dtype=torch.float64, requires_grad=True)

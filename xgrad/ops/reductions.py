@@ -148,7 +148,10 @@ def _var_vjp(xp, g, out, x, *, axis=None, correction=0.0, keepdims=False):
 
 def _std_vjp(xp, g, out, x, *, axis=None, correction=0.0, keepdims=False):
     dof = _bmax(reduced_count(x.shape, axis) - correction, 0)
-    scale = expand_reduced(xp, g / (dof * out), x.shape, axis, keepdims)
+    # where std is 0 the gradient is taken as 0, as PyTorch's (no division by zero, also
+    # in the recorded second order: the denominator is made safe first)
+    safe = xp.where(out == 0, 1.0, out)
+    scale = expand_reduced(xp, xp.where(out == 0, 0.0, g / (dof * safe)), x.shape, axis, keepdims)
     return scale * _centered(xp, x, axis)
 
 
