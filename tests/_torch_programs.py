@@ -1628,6 +1628,19 @@ x4 = torch.tensor([[[-1.85], [-1.35]], [[1.71], [1.9]]], dtype=torch.float64, re
 x5 = torch.tensor([[[-1.81], [-1.04]]], dtype=torch.float64, requires_grad=True)
 v6 = torch.nn.functional.gaussian_nll_loss(x2, x4, x5 * x5 + 0.5)
 """),
+    ("fill_then_sqrt_nan_gradient", "views", """
+x1 = torch.tensor([1.66, 0.58, -0.47, -1.11], dtype=torch.float64, requires_grad=True)
+v2 = x1 * 2
+v2.fill_(0.0)
+v2.sqrt_()
+"""),
+    ("zero_gives_negative_zero", "views", """
+x1 = torch.tensor([[0.65, -0.9], [-1.93, 0.01]], dtype=torch.float64, requires_grad=True)
+x2 = torch.tensor([1.31, -1.64], dtype=torch.float64, requires_grad=True)
+v3 = torch.sum(x1)
+v3.zero_()
+v5 = torch.copysign(x2, v3)
+"""),
     ("setitem_none_key_strict", "views", """
 x1 = torch.tensor([-1.09, 0.54], dtype=torch.float64, requires_grad=True)
 v2 = x1 * 2
