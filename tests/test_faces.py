@@ -408,7 +408,11 @@ def test_standard_semantics_where_pytorch_differs(device):
     assert_close(xp.linalg.matrix_norm(x, keepdims=True, ord="fro"),
                  np.linalg.norm(n)[None, None])
     assert_close(xp.fft.fft(x, axis=0), np.fft.fft(n, axis=0))
-    with pytest.raises(ValueError):                            # no broadcasting of the axis
+    with pytest.raises(ValueError):                            # contracted axes don't broadcast
+        xp.tensordot(x, x[:1], axes=([0], [0]))
+    assert tuple(xgrad.tensordot(x, x[:1], dims=([0], [0])).shape) == tuple(
+        torch.tensordot(torch.tensor(A), torch.tensor(A)[:1], dims=([0], [0])).shape)
+    with pytest.raises(ValueError):
         xp.vecdot(x, x[:, :1])
     with pytest.raises(ValueError):
         xp.linalg.vecdot(x, x[:, :1])

@@ -36,6 +36,7 @@ from .ops.elementwise import negative, subtract, multiply, divide, pow, abs  # n
 from .ops.elementwise import round as _round, maximum as _maximum, minimum as _minimum
 from .ops import elementwise as _E
 from .ops.searching import where as _where_op
+from .ops.linalg import tensordot as _tensordot_op
 from .ops.indexing import take_along_axis  # noqa: F401
 from .ops.linalg import matrix_transpose, outer, vecdot, vector_norm  # noqa: F401
 from .ops.manipulation import (broadcast_arrays, broadcast_shapes, broadcast_to,  # noqa: F401
@@ -596,10 +597,10 @@ def tensordot(a, b, dims=2, out=None):
         da, db = dims
         da = (int(da),) if isinstance(da, numbers.Integral) else tuple(int(d) for d in da)
         db = (int(db),) if isinstance(db, numbers.Integral) else tuple(int(d) for d in db)
-        return _std.tensordot(a, b, axes=(da, db))
+        return _tensordot_op(a, b, axes=(da, db))
     if int(dims) < 0:
         raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
-    return _std.tensordot(a, b, axes=int(dims))
+    return _tensordot_op(a, b, axes=int(dims))
 
 
 def squeeze(input, dim=None, *, axis=None):

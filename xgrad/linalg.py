@@ -18,7 +18,8 @@ from __future__ import annotations
 from .array_api import linalg as _std
 from .array_api.linalg import (EighResult, QRResult, SlogdetResult, SVDResult,  # noqa: F401
                                _rtol, _square, det, inv, matrix_power, matrix_transpose, outer,
-                               slogdet, tensordot, trace)
+                               slogdet, trace)
+from .ops.linalg import tensordot  # noqa: F401  (broadcasts a size-1 contracted dim, as PyTorch)
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul",
            "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv",

@@ -123,6 +123,29 @@ def vecdot(x1, x2, /, *, axis=-1):
     return _vecdot(x1, x2, axis=axis)
 
 
+_tensordot = tensordot
+
+
+def tensordot(x1, x2, /, *, axes=2):
+    """Sum of products over ``axes`` (an int: the last ``axes`` of ``x1`` with the first of
+    ``x2``; or two sequences of axes). Contracted axes must have equal sizes: the
+    standard does not broadcast them (the PyTorch face broadcasts a size-1 dim)."""
+    from .._errors import OpError
+    if isinstance(axes, int):
+        pairs = list(zip(range(x1.ndim - axes, x1.ndim), range(axes))) if axes > 0 else []
+    else:
+        pairs = list(zip(axes[0], axes[1]))
+    for a, b in pairs:
+        try:
+            n1, n2 = x1.shape[a], x2.shape[b]
+        except IndexError:
+            break  # out-of-range axes: the op's own error
+        if n1 != n2:
+            raise OpError(f"tensordot: contracted axes must have the same size, got axis {a} "
+                          f"of {tuple(x1.shape)} and axis {b} of {tuple(x2.shape)}")
+    return _tensordot(x1, x2, axes=axes)
+
+
 def _same_contracted_size(x1, x2, axis):
     from .._errors import OpError
     try:

@@ -19,7 +19,7 @@ from .._errors import OpError as _OpError  # PyTorch's RuntimeError, also the st
 from .._tensor import Tensor, binary, unary
 from ..ops import linalg_ext as _ext
 from ..ops import linalg as _core
-from ..ops.linalg import matmul, matrix_transpose, tensordot  # noqa: F401
+from ..ops.linalg import matmul, matrix_transpose  # noqa: F401
 
 __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul",
            "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv",
@@ -219,6 +219,12 @@ def outer(x1, x2, /):
     if x1.ndim != 1 or x2.ndim != 1:
         raise _OpError(f"linalg.outer: expected 1-D inputs, got {x1.ndim}-D and {x2.ndim}-D")
     return _core.outer(x1, x2)
+
+
+def tensordot(x1, x2, /, *, axes=2):
+    """Sum of products over ``axes`` (see ``xgrad.array_api.tensordot``)."""
+    from . import tensordot as _tensordot
+    return _tensordot(x1, x2, axes=axes)
 
 
 def vecdot(x1, x2, /, *, axis=-1):
