@@ -309,6 +309,9 @@ def test_polygamma_and_zeta_ranges(device, special_path):
 
 
 def test_incomplete_gamma_ranges(device, special_path):
+    if special_path == "portable" and device.type == "dask":
+        pytest.skip("the portable series is a chain of ~1000 calls, too deep for a Dask graph "
+                    "(Dask runs SciPy's ufunc through the backend hook)")
     a = np.geomspace(1e-3, 500, 25)
     x = np.concatenate([np.geomspace(1e-5, 1500, 40), [0.0, np.inf]])
     A_, X_ = [v.ravel() for v in np.meshgrid(a, x)]
