@@ -613,3 +613,18 @@ def test_fill_into_expansion(device):
         e = _zeros(L, (1, 3), device).expand(2, 3)
         with pytest.raises(RuntimeError, match="more than one element"):
             e.add_(1.0)
+
+
+def test_recorded_write_into_detached_tensor(device):
+    results = []
+    for L in (torch, xgrad):
+        x = _leaf(L, [1.41, 2.0], device)
+        d = x.detach()
+        p = _leaf(L, 1.5, device)
+        d[0] = p * 2            # recorded on d (PyTorch's non-differentiable view); x sees it
+        assert d.requires_grad and not x.grad_fn
+        (d * 3).sum().backward()
+        results.append((_np(x), _np(d), _np(p.grad)))
+        assert x.grad is None
+    for e, a in zip(*results):
+        assert_close(a, e)

@@ -630,7 +630,7 @@ def setitem(t, key, value):
         return buf
     if T.FW.depth and (t._fw or getattr(value, "_fw", None)):  # tangents follow t itself
         return inplace(t, (value,), lambda: indexing.setitem_result(t, key, value), write)
-    if t._base is not None and not advanced:
+    if t._base is not None and not advanced and not _has_detach(t._chain):
         # a write into the view t[key] of t's root: only that region is computed
         w = indexing.getitem(t, key)
 
