@@ -206,10 +206,16 @@ def _F(name):
     return getattr(F, name)
 
 
+def _special():
+    import xgrad.special
+    return xgrad.special
+
+
 def _idx(values, like):
     return xgrad.asarray(np.asarray(values), device=like.device)
 
 
+xa = xgrad.array_api  # the audit calls the standard's functions where the two faces differ
 U = ((2, 6), -0.9, 0.9)    # a (2, 6) input with values in (-0.9, 0.9)
 P = ((2, 6), 0.5, 2.0)     # positive
 A = ((2, 6), -2.0, 2.0)    # any
@@ -229,7 +235,7 @@ AUDIT = {
     "gelu": (lambda x: _F("gelu")(x), [A]),
     "softplus": (lambda x: _F("softplus")(x), [A]),
     # elementwise, two inputs, with broadcasting
-    **{n: (lambda a, b, n=n: getattr(xgrad, n)(a, b), [A, ((6,), -2.0, 2.0)]) for n in (
+    **{n: (lambda a, b, n=n: getattr(xa, n)(a, b), [A, ((6,), -2.0, 2.0)]) for n in (
         "add", "subtract", "multiply", "maximum", "minimum", "atan2", "hypot", "logaddexp",
         "copysign", "equal", "less", "greater_equal", "nextafter")},
     "divide": (xgrad.divide, [A, ((2, 1), 0.5, 2.0)]),
@@ -242,9 +248,9 @@ AUDIT = {
     # reductions and scans
     **{n: (lambda x, n=n: getattr(xgrad, n)(x), [A]) for n in (
         "sum", "mean", "max", "min", "prod", "std", "var", "argmax", "argmin", "count_nonzero")},
-    **{f"{n}_axis": (lambda x, n=n: getattr(xgrad, n)(x, axis=1, keepdims=True), [A])
+    **{f"{n}_axis": (lambda x, n=n: getattr(xa, n)(x, axis=1, keepdims=True), [A])
        for n in ("sum", "mean", "max", "min", "prod", "std", "var")},
-    "max_0d_axis": (lambda x: xgrad.max(xgrad.sum(x), axis=-1), [A]),
+    "max_0d_axis": (lambda x: xa.max(xgrad.sum(x), axis=-1), [A]),
     "cumulative_sum": (lambda x: xgrad.cumulative_sum(x, axis=1), [A]),
     "cumulative_prod": (lambda x: xgrad.cumulative_prod(x, axis=1), [A]),
     "vector_norm": (lambda x: xgrad.vector_norm(x, axis=1), [A]),
@@ -289,9 +295,9 @@ AUDIT = {
     "no_grad_view": (lambda x: _no_grad_view(x), [A]),
     "index_put": (lambda x, v: _setitem(x, (_idx([1, 0], x), slice(None), _idx([4, 2], x)), v),
                   [((2, 3, 6), -1.0, 1.0), ((2, 3), -1.0, 1.0)]),
-    "argsort": (lambda x: xgrad.argsort(x, axis=1), [A]),
-    "sort": (lambda x: xgrad.sort(x, axis=1), [A]),
-    "searchsorted": (lambda x: xgrad.searchsorted(xgrad.sort(x[0]), x[1]), [A]),
+    "argsort": (lambda x: xa.argsort(x, axis=1), [A]),
+    "sort": (lambda x: xa.sort(x, axis=1), [A]),
+    "searchsorted": (lambda x: xa.searchsorted(xa.sort(x[0]), x[1]), [A]),
     # linear algebra that Dask has in full
     "matmul": (xgrad.matmul, [((4, 6), -1.0, 1.0), ((6, 3), -1.0, 1.0)]),
     "matmul_vector": (xgrad.matmul, [((4, 6), -1.0, 1.0), ((6,), -1.0, 1.0)]),
@@ -299,7 +305,7 @@ AUDIT = {
     "matmul_batched": (xgrad.matmul, [G, ((6, 2), -1.0, 1.0)]),
     "dot": (xgrad.dot, [((6,), -1.0, 1.0), ((6,), -1.0, 1.0)]),
     "vecdot": (xgrad.vecdot, [A, ((6,), -1.0, 1.0)]),
-    "tensordot": (lambda a, b: xgrad.tensordot(a, b, axes=1), [A, ((6, 2), -1.0, 1.0)]),
+    "tensordot": (lambda a, b: xa.tensordot(a, b, axes=1), [A, ((6, 2), -1.0, 1.0)]),
     "outer": (xgrad.outer, [((3,), -1.0, 1.0), ((4,), -1.0, 1.0)]),
     "linalg_diagonal": (lambda x: xgrad.linalg.diagonal(x), [G]),
     "trace": (lambda x: xgrad.linalg.trace(x[:, :, :2]), [G]),
@@ -320,6 +326,24 @@ AUDIT = {
     "fft_c2c": (lambda x: xgrad.real(xgrad.fft.fft(xgrad.astype(x, xgrad.complex128) * (1 + 2j),
                                                    axis=0)), [A]),
     "fft_c2r": (lambda x: xgrad.fft.irfft(xgrad.fft.rfft(x) * (0.5 + 1j), n=6), [A]),
+    # PyTorch's special functions (xgrad.special) and the other additions of the PyTorch face
+    **{n: (lambda x, n=n: getattr(_special(), n)(x), [P]) for n in (
+        "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "digamma", "entr", "erf",
+        "erfc", "erfcx", "i0", "i0e", "i1", "i1e", "log_ndtr", "modified_bessel_k0",
+        "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1")},
+    "erfinv": (lambda x: xgrad.erfinv(x), [U]),
+    "ndtri": (lambda x: _special().ndtri(x * 0.4 + 0.5), [U]),
+    "lgamma": (lambda x: xgrad.lgamma(x), [P]),
+    "polygamma": (lambda x: xgrad.polygamma(1, x), [P]),
+    "zeta": (lambda x, q: _special().zeta(x + 1.5, q), [P, P]),
+    "xlogy": (lambda a, b: xgrad.xlogy(a, b), [A, P]),
+    "xlog1py": (lambda a, b: _special().xlog1py(a, b), [A, P]),
+    "igamma": (lambda a, x: xgrad.igamma(a, x), [P, P]),
+    "igammac": (lambda a, x: xgrad.igammac(a, x), [P, P]),
+    "fmod": (lambda a, b: xgrad.fmod(a, b), [A, P]),
+    "running_arg": (lambda x: xgrad.cummax(x, dim=1).values, [A]),
+    "diagonal": (lambda x: xgrad.diagonal(x, 0, 1, 2), [G]),
+    "diag_embed": (lambda x: xgrad.diag_embed(x), [A]),
     # comparisons, logic and bits: no gradient, but lazy forward values
     **{n: (lambda a, b, n=n: getattr(xgrad, n)(a > 0, b > 0), [A, A]) for n in (
         "logical_and", "logical_or", "logical_xor")},

@@ -246,9 +246,11 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     return _eye(n, m, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
-    """``torch.asarray``: a tensor from ``obj``, sharing memory where possible."""
-    return _asarray(obj, dtype=dtype, device=device, copy=copy, requires_grad=requires_grad)
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False, chunks=None):
+    """``torch.asarray``: a tensor from ``obj``, sharing memory where possible
+    (``chunks``: the block shape on the ``dask`` device)."""
+    return _asarray(obj, dtype=dtype, device=device, copy=copy, requires_grad=requires_grad,
+                    chunks=chunks)
 
 
 def meshgrid(*tensors, indexing=None):

@@ -161,7 +161,8 @@ class DaskBackend(Backend):
         fn = getattr(scipy.special, name, None)
         if not isinstance(fn, np.ufunc):  # SCIPY_ARRAY_API=1 wraps the ufuncs in functions
             fn = getattr(getattr(scipy.special, "_ufuncs", None), name, None)
-        return fn if isinstance(fn, np.ufunc) else None
+        # (multi-output ufuncs such as airy: Dask's __array_ufunc__ refuses them)
+        return fn if isinstance(fn, np.ufunc) and fn.nout == 1 else None
 
     def getitem(self, array, key):
         """``array[key]``; a key of several integer index arrays among full slices,
