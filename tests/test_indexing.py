@@ -375,6 +375,18 @@ def test_mask_shape_mismatch_is_an_index_error(device):
         x[xgrad_key(B([True, False]), device)]
 
 
+def test_size_zero_mask_axis_selects_nothing(device):
+    """A mask axis of size 0 selects nothing from an axis of any size (NumPy's and the
+    array API standard's reading, which its conformance suite tests; PyTorch raises)."""
+    x = xgrad.asarray(np.arange(6.0).reshape(2, 3), device=device, requires_grad=True)
+    y = x[xgrad.asarray(np.zeros((2, 0), bool), device=device)]
+    assert y.shape == (0,)
+    (y.sum() + x.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
+    assert xgrad.zeros((0, 1), device=device)[xgrad.asarray(np.zeros((0, 0), bool),
+                                                            device=device)].shape == (0,)
+
+
 def test_other_bad_keys(device):
     x = xgrad.asarray(np.ones((3, 4)), device=device)
     with pytest.raises(IndexError, match="too many indices"):

@@ -206,11 +206,14 @@ def analyze(key, shape, backend, xp, device=None, check=True) -> IndexPlan:
                 n = len(k.shape)
                 if tuple(k.shape) != tuple(shape[d:d + n]):
                     for j, (m, s) in enumerate(zip(k.shape, shape[d:d + n])):
-                        if m != s:
+                        if m != s and m != 0:
                             raise IndexError(
                                 f"The shape of the mask {list(k.shape)} at index {j} does not "
                                 f"match the shape of the indexed tensor {list(shape)} at index "
                                 f"{d + j}")
+                    # a size-0 mask axis selects nothing from any axis (NumPy's and the
+                    # standard's reading; PyTorch raises): an all-false mask of the right shape
+                    k = xp.broadcast_to(xp.any(k), tuple(shape[d:d + n]))
                 basic.extend([_FULL] * n)
                 adv.append(k)
                 y_shape.extend(shape[d:d + n])
