@@ -627,7 +627,7 @@ def table(probe: bool = True) -> str:
     for sec in list(PART3_SECTIONS) + ["nn.functional (common)", "total"]:
         if sec in cov:
             p, n = cov[sec]
-            lines.append(f"| {sec} | {p} / {n} | {100 * p / max(n, 1):.0f} % |")
+            lines.append(f"| {sec} | {p} / {n} | {100 * p / max(n, 1):.1f} % |")
     lines += ["", "Quantization and sparse-segment functions are listed below but not counted "
               "(out of scope): " + ", ".join(f"`{k}`" for k in sorted(OUT_OF_SCOPE)) + ".", "",
               "## Counts per section", "",
@@ -653,7 +653,7 @@ def main(argv=None) -> int:
             f.write(text)
         cov = section_coverage()
         for sec, (p, n) in cov.items():
-            print(f"{sec}: {p}/{n} ({100 * p / max(n, 1):.0f} %)")
+            print(f"{sec}: {p}/{n} ({100 * p / max(n, 1):.1f} %)")
     else:
         print(text)
     return 0
