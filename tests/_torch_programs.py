@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -53,6 +52,9 @@ _COMMON = {
     "write_detached": "views agent: a write into x.detach() does not reach x (PyTorch: shared data)",
     "cosine_broadcast": "math-api: F.cosine_similarity(x (4,), y 0-d) takes the norm of y before "
                         "broadcasting (PyTorch: after), a factor 2 here",
+    "write_into_expanded": "views agent: e = c.expand(2); e[[0, 1]] = x (integer-array or "
+                           "boolean setitem into an expanded tensor) raises the overlapping-memory "
+                           "error; PyTorch writes",
     "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
                           "(undefined for overlapping operands); xgrad reads the operand first",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
@@ -85,6 +87,8 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "write_into_expanded": "setitem with integer-array or boolean keys into an expanded tensor "
+                           "(several elements share one memory location)",
     "inplace_self_alias": "in-place writes whose operand is a view of the written tensor "
                           "(v *= v.diagonal())",
     "cosine_broadcast": "F.cosine_similarity(x, y) with y broadcast to x's shape",
@@ -865,6 +869,8 @@ def st_setitem(g):
     else:
         key, more = advanced_key(g, a, shape, for_write=True)
         feats |= more
+    if 0 in g.val(a).stride() and ("index_int_array" in feats or "index_bool" in feats):
+        _need(g, "@write_into_expanded")
     try:
         target_shape = tuple(eval(f"{a}[{key}]", g.ns).shape)
     except Exception:  # noqa: BLE001
@@ -1640,6 +1646,24 @@ x2 = torch.tensor([1.31, -1.64], dtype=torch.float64, requires_grad=True)
 v3 = torch.sum(x1)
 v3.zero_()
 v5 = torch.copysign(x2, v3)
+"""),
+    ("reshape_after_scan_is_a_copy", "views/math-api", """
+x1 = torch.tensor([[1.82, -1.73, -0.41], [0.93, 0.08, -1.89]], dtype=torch.float64, requires_grad=True)
+v3 = torch.logcumsumexp(x1 * 1.5, 0)
+v4 = v3.reshape(6, 1)
+v3.pow_(2)
+"""),
+    ("fill_then_hypot_nan_gradient", "views", """
+x1 = torch.tensor([-1.77, 1.97, 0.7], dtype=torch.float64, requires_grad=True)
+v2 = x1.clone()
+v2.fill_(0.0)
+v4 = torch.hypot(v2, v2)
+"""),
+    ("advanced_setitem_into_expanded_strict", "views", """
+x1 = torch.tensor(0.04, dtype=torch.float64, requires_grad=True)
+c2 = torch.tensor(1.03, dtype=torch.float64)
+v4 = c2.expand(2)
+v4[[0, 1]] = x1
 """),
     ("setitem_none_key_strict", "views", """
 x1 = torch.tensor([-1.09, 0.54], dtype=torch.float64, requires_grad=True)
