@@ -259,3 +259,16 @@ def test_to_device_carries_the_tangent(device):
         primal, tangent = fwAD.unpack_dual(y)
     assert tangent.device == device
     assert_close(tangent, [2.0, 2.0])
+
+
+def test_linear_jvp_of_a_constant_infinite_operand(device):
+    """An input with no tangent contributes zeros, also where its value is infinite
+    (``0 * inf`` would be NaN): ``cat([t, -inf])`` and ``where(m, t, -inf)``."""
+    from xgrad import func
+    x = xgrad.asarray(np.array([1.0, 2.0, 3.0]), device=device)
+    c = xgrad.asarray(np.full(3, -np.inf), device=device)
+    m = xgrad.asarray(np.array([True, False, True]), device=device)
+    _, slope = func.jvp(lambda t: xgrad.cat([t, c]), (x,), (xgrad.ones_like(x),))
+    np.testing.assert_array_equal(slope.numpy(), [1, 1, 1, 0, 0, 0])
+    _, slope = func.jvp(lambda t: xgrad.where(m, t, c), (x,), (xgrad.ones_like(x),))
+    np.testing.assert_array_equal(slope.numpy(), [1, 0, 1])

@@ -117,11 +117,19 @@ def call(xp, op: Op, *args, **params):
     return apply(op, args, params or None)
 
 
+def _zero_tangent(xp, x):
+    """The tangent of an input that has none: zeros (not ``0 * x``, NaN where x is inf)."""
+    if type(x) in (bool, int, float, complex):
+        return type(x)(0)
+    return xp.zeros_like(x)
+
+
 def _structural_jvp(op: Op, kind: str):
     """The JVP rule that ``kind`` (LINEAR, BILINEAR, ELEMENTWISE, REDUCTION) gives ``op``."""
     def linear(xp, tangents, out, *inputs, **params):
         args = [x if not _differentiable_input(op, i) else
-                (t if t is not None else 0 * x) for i, (t, x) in enumerate(zip(tangents, inputs))]
+                (t if t is not None else _zero_tangent(xp, x))
+                for i, (t, x) in enumerate(zip(tangents, inputs))]
         return call(xp, op, *args, **params)
 
     def bilinear(xp, tangents, out, x, y, **params):
