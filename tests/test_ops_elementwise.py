@@ -116,7 +116,19 @@ def test_subgradients_at_kinks(device):
     assert_close(ex.grad, [0.0, 8 * math.log(2.0)])
 
 
-NONDIFF_UNARY = ["sign", "floor", "ceil", "round", "trunc", "isfinite", "isinf", "isnan", "signbit"]
+NONDIFF_UNARY = ["isfinite", "isinf", "isnan", "signbit"]
+PIECEWISE_CONSTANT = ["sign", "floor", "ceil", "round", "trunc"]
+
+
+def test_piecewise_constant_functions_have_a_zero_gradient(device):
+    """PyTorch records floor, ceil, round, trunc and sign with a zero gradient."""
+    x = _t([-1.5, 0.25, 2.0], device)
+    for name in PIECEWISE_CONSTANT:
+        out = getattr(xp, name)(x)
+        assert out.requires_grad and out.grad_fn.name() == name.capitalize() + "Backward0"
+        assert_close(out, getattr(np, name)(to_numpy(x)))
+        (g,) = xgrad.autograd.grad(out.sum(), x)
+        assert_close(g, np.zeros(3))
 NONDIFF_BINARY = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
                   "floor_divide", "nextafter"]
 

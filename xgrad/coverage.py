@@ -52,7 +52,7 @@ FFT = ("fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "hfft
        "rfftfreq", "fftshift", "ifftshift")
 
 _INT_BOOL = "integer or boolean result"
-_CONSTANT = "piecewise constant: zero gradient almost everywhere (PyTorch: no gradient)"
+_CONSTANT = "integer-valued steps: no gradient (PyTorch has none implemented either)"
 NOT_DIFFERENTIABLE = {
     **{n: "makes a new tensor from no differentiable input" for n in (
         "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "ones", "ones_like",
@@ -64,8 +64,7 @@ NOT_DIFFERENTIABLE = {
         "less_equal", "logical_and", "logical_not", "logical_or", "logical_xor", "not_equal",
         "signbit", "argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "argsort",
         "all", "any", "matrix_rank")},
-    **{n: _CONSTANT for n in ("ceil", "floor", "floor_divide", "round", "sign", "trunc",
-                              "nextafter")},
+    **{n: _CONSTANT for n in ("floor_divide", "nextafter")},
     **{n: "set results (as PyTorch's unique: no gradient)" for n in STANDARD["sets"]},
 }
 # composed of other differentiable ops (no op of their own)

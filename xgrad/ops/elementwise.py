@@ -165,11 +165,19 @@ def _is_real_float(v) -> bool:
     return kind == "f" if kind is not None else str(dt).rsplit(".", 1)[-1].startswith("float")
 
 
-# -- not differentiable (piecewise constant, integer or boolean results) ----------
-sign = unary_function("sign", forward=lambda xp, x: xp.where(x == 0, xp.zeros_like(x), xp.sign(x))
+# -- piecewise constant: a zero gradient, as PyTorch (FloorBackward0, ...) -----------
+def _zero_vjp(xp, g, y, x):
+    return xp.zeros_like(g)
+
+
+sign = unary_function("sign", _zero_vjp, saves=NOTHING,
+                      forward=lambda xp, x: xp.where(x == 0, xp.zeros_like(x), xp.sign(x))
                       if is_complex(x) else xp.sign(x))  # complex 0 -> 0, not nan (strict)
-for _name in ("floor", "ceil", "round", "trunc", "isfinite", "isinf", "isnan", "signbit",
-              "logical_not", "bitwise_invert"):
+for _name in ("floor", "ceil", "round", "trunc"):
+    globals()[_name] = unary_function(_name, _zero_vjp, saves=NOTHING)
+
+# -- not differentiable (integer or boolean results) ------------------------------
+for _name in ("isfinite", "isinf", "isnan", "signbit", "logical_not", "bitwise_invert"):
     globals()[_name] = unary_function(_name)
 for _name, _fwd in (("equal", lambda xp, x, y: x == y), ("not_equal", lambda xp, x, y: x != y),
                     ("less", lambda xp, x, y: x < y), ("less_equal", lambda xp, x, y: x <= y),
