@@ -55,6 +55,9 @@ _COMMON = {
     "write_into_expanded": "views agent: e = c.expand(2); e[[0, 1]] = x (integer-array or "
                            "boolean setitem into an expanded tensor) raises the overlapping-memory "
                            "error; PyTorch writes",
+    "std_of_equal_values": "numerical: std of equal values is exactly 0 in PyTorch (gradient "
+                           "masked to 0) but rounding noise (1e-17) in NumPy's two-pass variance, "
+                           "where the derivative 1/std is singular",
     "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
                           "(undefined for overlapping operands); xgrad reads the operand first",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
@@ -87,6 +90,7 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "std_of_equal_values": "std over values that are all equal (its derivative is singular there)",
     "write_into_expanded": "setitem with integer-array or boolean keys into an expanded tensor "
                            "(several elements share one memory location)",
     "inplace_self_alias": "in-place writes whose operand is a view of the written tensor "
@@ -400,6 +404,16 @@ class Generator:
         name = self.fresh()
         self.emit(f"{name} = {expr}", name)
         self.origin[name] = expr
+        if "std(" in expr or "std_mean(" in expr:
+            value = self.ns[name]
+            value = value[0] if isinstance(value, tuple) else value
+            if bool((value == 0).any()):  # the std of equal values: a singular derivative
+                if not self.on("std_of_equal_values"):
+                    self.lines.pop()
+                    self.names.remove(name)
+                    self.rebuild()
+                    raise Reject("std_of_equal_values is off")
+                self.features.add("std_of_equal_values")
         if feature:
             self.features.add(feature)
         return name
