@@ -58,6 +58,9 @@ _COMMON = {
     "std_of_equal_values": "numerical: std of equal values is exactly 0 in PyTorch (gradient "
                            "masked to 0) but rounding noise (1e-17) in NumPy's two-pass variance, "
                            "where the derivative 1/std is singular",
+    "huber_zero_residual": "math-api: smooth_l1_loss/huber_loss's second derivative where the "
+                           "input equals the target is 0 in xgrad, 1/beta (the quadratic branch) "
+                           "in PyTorch",
     "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
                           "(undefined for overlapping operands); xgrad reads the operand first",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
@@ -90,6 +93,7 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "huber_zero_residual": "smooth_l1_loss / huber_loss where input equals target somewhere",
     "std_of_equal_values": "std over values that are all equal (its derivative is singular there)",
     "write_into_expanded": "setitem with integer-array or boolean keys into an expanded tensor "
                            "(several elements share one memory location)",
@@ -1289,6 +1293,9 @@ def _fill_extra(g, tmpl, a) -> str:
         vals["tgt"] = f"torch.tensor({[g.ch.integers(0, shape[1] - 1) for _ in range(shape[0])]})"
         if "embedding" in tmpl:
             vals["tgt"] = f"torch.tensor({[g.ch.integers(0, shape[0] - 1) for _ in range(3)]})"
+    if ("smooth_l1_loss" in tmpl or "huber_loss" in tmpl) and \
+            bool((g.val(a) == g.val(vals["b"])).any()):
+        _need(g, "@huber_zero_residual")
     if "cosine_similarity" in tmpl and g.shape(vals["b"]) != shape:
         _need(g, "@cosine_broadcast")
     if need("sgn"):
@@ -1678,6 +1685,12 @@ x1 = torch.tensor(0.04, dtype=torch.float64, requires_grad=True)
 c2 = torch.tensor(1.03, dtype=torch.float64)
 v4 = c2.expand(2)
 v4[[0, 1]] = x1
+"""),
+    ("huber_second_derivative_at_zero_residual", "math-api", """
+x1 = torch.tensor([0.66, 1.4, -1.12], dtype=torch.float64, requires_grad=True)
+c3 = torch.tensor(-1.12, dtype=torch.float64)
+v4 = torch.nn.functional.smooth_l1_loss(x1, c3)
+v5 = torch.nn.functional.huber_loss(x1, c3)
 """),
     ("setitem_none_key_strict", "views", """
 x1 = torch.tensor([-1.09, 0.54], dtype=torch.float64, requires_grad=True)
