@@ -70,7 +70,11 @@ _COMMON = {
     "masked_fill_broadcast": "shape-api: masked_fill refuses a mask that broadcasts the input up",
 }
 EXCLUSIONS: dict[str, dict[str, str]] = {
-    "cpu": dict(_COMMON),
+    "cpu": {
+        **_COMMON,
+        "copy_from_0d": "views agent: after y.copy_(c) with a 0-d c, y follows later writes "
+                        "into c (cpu: the buffer is shared)",
+    },
     "strict": {
         **_COMMON,
         "setitem_none": "views/indexing agents: a None in a setitem key, or in the key of the "
@@ -93,6 +97,7 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "copy_from_0d": "y.copy_(c) with a 0-d c",
     "huber_zero_residual": "smooth_l1_loss / huber_loss where input equals target somewhere",
     "std_of_equal_values": "std over values that are all equal (its derivative is singular there)",
     "write_into_expanded": "setitem with integer-array or boolean keys into an expanded tensor "
@@ -934,6 +939,8 @@ def st_inplace(g):
         _need(g, "@inplace_self_alias")
     if "copy_" in tmpl and not (b in g.ns and g.val(b).requires_grad):
         _need(g, "@copy_const")
+    if "copy_" in tmpl and b in g.ns and g.val(b).ndim == 0:
+        _need(g, "@copy_from_0d")
     if "sqrt_" in tmpl:
         g.emit(f"{a}.abs_()")
     g.emit(tmpl.format(a=a, b=b, s=g.scalar()))
