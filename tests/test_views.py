@@ -628,3 +628,24 @@ def test_recorded_write_into_detached_tensor(device):
         assert x.grad is None
     for e, a in zip(*results):
         assert_close(a, e)
+
+
+def test_zero_and_fill_overwrite_nan_and_inf(device):
+    """``zero_``/``fill_`` replace every value, NaN and inf included, recorded or not
+    (a fill computed as ``x * 0 + v`` would leave NaN behind); the old values get a
+    zero gradient, as PyTorch's FillBackward."""
+    values = np.array([np.nan, 1.0, np.inf])
+    x = xgrad.asarray(values, device=device)
+    x.zero_()
+    np.testing.assert_array_equal(x.numpy(), [0.0, 0.0, 0.0])
+    leaf = xgrad.asarray(values, device=device, requires_grad=True)
+    with xgrad.no_grad():
+        leaf.fill_(0.5)
+    np.testing.assert_array_equal(leaf.detach().numpy(), [0.5, 0.5, 0.5])
+    a = xgrad.asarray(values, device=device, requires_grad=True)
+    y = a.clone()
+    y.fill_(2.0)
+    assert y.requires_grad
+    np.testing.assert_array_equal(y.detach().numpy(), [2.0, 2.0, 2.0])
+    (y * 3.0).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0, 0.0])

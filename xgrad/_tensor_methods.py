@@ -10,6 +10,7 @@ import collections
 import numbers
 import operator
 
+from . import _dtypes
 from . import _namespace as ns
 from . import _promotion
 from . import _views
@@ -274,16 +275,24 @@ def _fill_buffer(value):
     return write
 
 
+def _constant_like(self, value):
+    """``value`` everywhere, as a function of ``self`` with a zero gradient (PyTorch's
+    FillBackward; ``self * 0 + value`` would keep NaN and inf entries as NaN)."""
+    nowhere = ns.zeros_like(self, dtype=_dtypes.bool_)
+    return ns.where(nowhere, self, value)
+
+
 def zero_(self):
     """Set every element to 0, in place."""
-    return inplace(self, (), lambda: self * 0, _views.uniform(_fill_buffer(0)))
+    return inplace(self, (), lambda: _constant_like(self, 0), _views.uniform(_fill_buffer(0)))
 
 
 def fill_(self, value):
     """Set every element to ``value``, in place."""
     if isinstance(value, Tensor):
         value = value.item()
-    return inplace(self, (), lambda: self * 0 + value, _views.uniform(_fill_buffer(value)))
+    return inplace(self, (), lambda: _constant_like(self, value),
+                   _views.uniform(_fill_buffer(value)))
 
 
 def copy_(self, src, non_blocking=False):
