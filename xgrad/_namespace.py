@@ -466,11 +466,6 @@ def amin(input, dim=(), keepdim=False, *, out=None, axis=None, keepdims=None):
     return _std.min(_t(input), axis=_all_dims(_dim(dim, axis)), keepdims=_keep(keepdim, keepdims))
 
 
-def aminmax(input, *, dim=None, keepdim=False):
-    """``(min, max)`` over ``dim`` (all elements by default)."""
-    return return_types.aminmax(amin(input, () if dim is None else dim, keepdim),
-                                amax(input, () if dim is None else dim, keepdim))
-
 
 def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the maximum over ``dim`` (of the flattened input by default)."""
@@ -512,10 +507,6 @@ def cumprod(input, dim, *, dtype=None, out=None):
     return _std.cumulative_prod(_t(input), axis=int(dim),
                                 dtype=None if dtype is None else _resolve_dtype(dtype))
 
-
-def diff(input, n=1, dim=-1, prepend=None, append=None):
-    """The ``n``-th forward difference along ``dim``."""
-    return _std.diff(_t(input), axis=dim, n=n, prepend=prepend, append=append)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -649,10 +640,6 @@ def transpose(input, dim0, dim1):
 swapaxes = swapdims = transpose
 
 
-def movedim(input, source, destination):
-    """``input`` with dims ``source`` moved to ``destination``."""
-    return moveaxis(input, source, destination)
-
 
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim`` through ``end_dim`` into one."""
@@ -679,22 +666,6 @@ def unbind(input, dim=0):
     return unstack(input, axis=dim)
 
 
-def broadcast_tensors(*tensors):
-    """The tensors broadcast against each other."""
-    return tuple(broadcast_arrays(*tensors))
-
-
-def take(input, index):
-    """Elements of ``input`` as if it were 1-D, at the (flat) ``index``, shaped like
-    ``index``; negative indices count from the end."""
-    x = _t(input)
-    idx = _t(index)
-    flat = reshape(x, (-1,))
-    n = flat.shape[0]
-    idx_flat = reshape(idx, (-1,))
-    idx_flat = _where_op(idx_flat < 0, idx_flat + n, idx_flat)
-    return reshape(_std.take(flat, idx_flat, axis=0), tuple(idx.shape))
-
 
 def nonzero(input, *, out=None, as_tuple=False):
     """Indices of the non-zero elements: an ``(n, ndim)`` int64 tensor, or with
@@ -711,10 +682,6 @@ def nonzero(input, *, out=None, as_tuple=False):
         return parts
     return _std.stack([astype(p, _dtypes.int64, copy=False) for p in parts], axis=1)
 
-
-def argwhere(input):
-    """Indices of the non-zero elements, ``(n, ndim)`` (``nonzero(input)``)."""
-    return nonzero(input)
 
 
 def equal(input, other) -> bool:
@@ -742,32 +709,6 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
         return _std.zeros((), dtype=_dtypes.int64, device=x.device)
     return _std.argsort(x, axis=dim, descending=descending, stable=True)
 
-
-def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
-                 out=None, sorter=None):
-    """Where ``values`` would be inserted into the last dim of ``sorted_sequence`` to
-    keep it sorted (``right``/``side='right'``: after equal elements); leading dims of
-    ``sorted_sequence`` are batch dims matching ``values``'."""
-    _no_out(out, "searchsorted")
-    if side is not None:
-        if side not in ("left", "right"):
-            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
-                               f"got {side}")
-        if right and side == "left":
-            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites")
-        right = side == "right"
-    seq = _t(sorted_sequence)
-    scalar = not isinstance(input, Tensor)
-    vals = _asarray(input, dtype=seq.dtype, device=seq.device) if scalar else input
-    if sorter is not None:
-        seq = take_along_axis(seq, sorter, axis=-1)
-    if seq.ndim == 1:
-        res = _std.searchsorted(seq, vals, side="right" if right else "left")
-    else:
-        s = expand_dims(seq, axis=-2)
-        v = expand_dims(vals, axis=-1)
-        res = _std.sum(astype(s <= v if right else s < v, _dtypes.int64), axis=-1)
-    return astype(res, _dtypes.int32 if out_int32 else _dtypes.int64, copy=False)
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
@@ -853,11 +794,6 @@ def slogdet(input):
     from .linalg import slogdet as _slogdet
     return _slogdet(input)
 
-
-def trace(input):
-    """PyTorch's ``trace``: sum of the main diagonal of a 2-D tensor."""
-    from .linalg import trace as _trace
-    return _trace(input)
 
 
 def matrix_power(input, n):

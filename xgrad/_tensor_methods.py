@@ -144,7 +144,6 @@ Tensor.max = ns.max
 Tensor.min = ns.min
 Tensor.amax = ns.amax
 Tensor.amin = ns.amin
-Tensor.aminmax = ns.aminmax
 Tensor.argmax = ns.argmax
 Tensor.argmin = ns.argmin
 values_indices = collections.namedtuple("values_indices", ["values", "indices"])
@@ -212,16 +211,13 @@ Tensor.expand = lambda self, *sizes: ns.expand(self, *sizes)
 Tensor.expand_as = lambda self, other: ns.broadcast_to(self, other.shape)
 Tensor.flatten = ns.flatten
 Tensor.transpose = Tensor.swapaxes = Tensor.swapdims = ns.transpose
-Tensor.movedim = Tensor.moveaxis = ns.movedim
 Tensor.flip = _dims_method(ns.flip, "flip")
 Tensor.contiguous = _views.contiguous
 Tensor.clone = lambda self, *, memory_format=None: ns.clone(self)
 Tensor.type_as = lambda self, other: ns.astype(self, other.dtype)
 Tensor.squeeze = ns.squeeze
 Tensor.tensordot = ns.tensordot
-Tensor.take = ns.take
 Tensor.nonzero = ns.nonzero
-Tensor.argwhere = ns.argwhere
 Tensor.equal = ns.equal
 Tensor.unique = ns.unique
 Tensor.tril = ns.tril
@@ -371,7 +367,6 @@ Tensor.sort = ns.sort
 Tensor.argsort = ns.argsort
 Tensor.cumsum = ns.cumsum
 Tensor.cumprod = ns.cumprod
-Tensor.diff = ns.diff
 Tensor.conj = lambda self: ns.conj(self)
 Tensor.real = property(lambda self: ns.real(self), doc="The real part (PyTorch's ``x.real``).")
 Tensor.imag = property(lambda self: ns.imag(self), doc="The imaginary part (PyTorch's ``x.imag``).")
