@@ -61,6 +61,10 @@ _COMMON = {
     "huber_zero_residual": "math-api: smooth_l1_loss/huber_loss's second derivative where the "
                            "input equals the target is 0 in xgrad, 1/beta (the quadratic branch) "
                            "in PyTorch",
+    "write_reshape_alias": "unspecified in PyTorch: reshape/flatten return a view or a copy "
+                           "depending on the strides PyTorch's kernels produced (sort(dim=0) "
+                           "values: a copy; PyTorch's docs: do not rely on it); xgrad decides "
+                           "from its own layout (KNOWN reshape_after_scan_is_a_copy)",
     "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
                           "(undefined for overlapping operands); xgrad reads the operand first",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
@@ -97,6 +101,8 @@ FEATURES = {
     "inplace_shared": "writes (in-place or setitem) into a tensor that shares data with another "
                       "live tensor of the program (its base or another view of the same base)",
     "setitem": "x[key] = value",
+    "write_reshape_alias": "writes into a reshape()/flatten() result or into the tensor it was "
+                           "taken from, while both are live",
     "copy_from_0d": "y.copy_(c) with a 0-d c",
     "huber_zero_residual": "smooth_l1_loss / huber_loss where input equals target somewhere",
     "std_of_equal_values": "std over values that are all equal (its derivative is singular there)",
@@ -841,6 +847,13 @@ def _write_features(g, a) -> set:
     if not t.requires_grad and any(re.search(rf"\b{a}\b", ln) and not re.match(rf"{a}(\[| =|\.)", ln)
                                    for ln in g.lines):
         feats.add("write_used_const")  # a constant already read by an op that may have saved it
+    # reshape/flatten may return a view or a copy, and PyTorch says not to rely on which
+    # (its choice follows the strides its kernels happened to produce)
+    reshaped = re.compile(r"^(\w+)\.(reshape|flatten)\(|^torch\.flatten\((\w+)\)")
+    for n, expr in g.origin.items():
+        m = reshaped.match(expr)
+        if m and n in g.ns and (n == a or a in (m.group(1), m.group(3))):
+            feats.add("write_reshape_alias")
     if 0 in t.stride():
         feats.add("write_into_expanded")
     if t._base is not None:
