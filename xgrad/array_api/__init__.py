@@ -28,6 +28,7 @@ from .._creation import (arange, asarray, empty, empty_like, eye, from_dlpack, f
                          zeros_like)
 from .._dtype_functions import can_cast, finfo, iinfo, isdtype, result_type  # noqa: F401
 from .._info import __array_namespace_info__  # noqa: F401
+from ._names import STANDARD as _STANDARD
 from ..ops.creation_ops import astype  # noqa: F401
 from ..ops.elementwise import (abs, acos, acosh, add, asin, asinh, atan, atan2, atanh,  # noqa: F401,A004
                                bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_or,
@@ -166,44 +167,11 @@ def where(condition, x1, x2, /):
 
 __all__ = [
     "__array_api_version__", "__array_namespace_info__",
-    # constants
-    "e", "inf", "nan", "newaxis", "pi",
-    # data types
+    "e", "inf", "nan", "newaxis", "pi",  # constants
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float32", "float64", "complex64", "complex128",
-    # creation
-    "arange", "asarray", "empty", "empty_like", "eye", "from_dlpack", "full", "full_like",
-    "linspace", "meshgrid", "ones", "ones_like", "tril", "triu", "zeros", "zeros_like",
-    # data type functions
-    "astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type",
-    # element-wise
-    "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
-    "bitwise_left_shift", "bitwise_invert", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
-    "ceil", "clip", "conj", "copysign", "cos", "cosh", "divide", "equal", "exp", "expm1", "floor",
-    "floor_divide", "greater", "greater_equal", "hypot", "imag", "isfinite", "isinf", "isnan",
-    "less", "less_equal", "log", "log1p", "log2", "log10", "logaddexp", "logical_and",
-    "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "multiply", "negative",
-    "nextafter", "not_equal", "positive", "pow", "real", "reciprocal", "remainder", "round",
-    "sign", "signbit", "sin", "sinh", "square", "sqrt", "subtract", "tan", "tanh", "trunc",
-    # indexing
-    "take", "take_along_axis",
-    # linear algebra
-    "matmul", "matrix_transpose", "tensordot", "vecdot",
-    # manipulation
-    "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "moveaxis",
-    "permute_dims", "repeat", "reshape", "roll", "squeeze", "stack", "tile", "unstack",
-    # searching
-    "argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "where",
-    # sets
-    "unique_all", "unique_counts", "unique_inverse", "unique_values",
-    # sorting
-    "argsort", "sort",
-    # statistical
-    "cumulative_sum", "cumulative_prod", "max", "mean", "min", "prod", "std", "sum", "var",
-    # utility
-    "all", "any", "diff",
-    # extensions
-    "fft", "linalg",
+    "float32", "float64", "complex64", "complex128",  # data types
+    *(name for names in _STANDARD.values() for name in names),
+    "fft", "linalg",  # extensions
 ]
 
 

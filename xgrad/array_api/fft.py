@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from .._tensor import unary
 from ..ops import fft as _ops
+from ._names import FFT as _FFT
 
-__all__ = ["fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "hfft", "ihfft",
-           "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+__all__ = list(_FFT)
 
 _NORMS = ("backward", "ortho", "forward")
 

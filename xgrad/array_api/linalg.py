@@ -20,11 +20,9 @@ from .._tensor import Tensor, binary, unary
 from ..ops import linalg_ext as _ext
 from ..ops import linalg as _core
 from ..ops.linalg import matmul, matrix_transpose  # noqa: F401
+from ._names import LINALG as _LINALG
 
-__all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul",
-           "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv",
-           "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
-           "vector_norm"]
+__all__ = list(_LINALG)
 
 
 class EighResult(NamedTuple):
