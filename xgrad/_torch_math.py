@@ -847,12 +847,7 @@ def dist(input, other, p=2):
 
 
 # -- Tensor methods ----------------------------------------------------------------------------------
-def _method(fn):
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-    method.__name__ = fn.__name__
-    method.__doc__ = fn.__doc__
-    return method
+from ._torch_shape import _method  # noqa: E402  (one way to make a function a method)
 
 
 for _name in ("erf", "erfc", "erfinv", "exp2", "lerp", "logaddexp2", "xlogy", "logit", "sinc",

@@ -288,6 +288,24 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
+def _init_norm(module, num_features, eps, momentum, affine, track_running_stats, device, dtype):
+    """The parameters (weight 1, bias 0) and running statistics that batch and instance
+    normalisation share."""
+    module.num_features, module.eps, module.momentum = num_features, eps, momentum
+    module.affine, module.track_running_stats = affine, track_running_stats
+    if affine:
+        module.weight = Parameter(_x.ones(num_features, device=device, dtype=dtype))
+        module.bias = Parameter(_x.zeros(num_features, device=device, dtype=dtype))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+    if track_running_stats:
+        module.register_buffer("running_mean", _x.zeros(num_features, device=device, dtype=dtype))
+        module.register_buffer("running_var", _x.ones(num_features, device=device, dtype=dtype))
+    else:
+        module.running_mean = module.running_var = None
+
+
 class BatchNorm1d(Module):
     """Batch normalisation of (N, C) or (N, C, L) inputs: batch statistics in training
     (running averages updated with ``momentum``), the running ones in eval mode."""
@@ -295,20 +313,9 @@ class BatchNorm1d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(_x.ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(_x.zeros(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _init_norm(self, num_features, eps, momentum, affine, track_running_stats, device, dtype)
         if track_running_stats:
-            self.register_buffer("running_mean", _x.zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", _x.ones(num_features, device=device, dtype=dtype))
             self.register_buffer("num_batches_tracked", _x.tensor(0, device=device))
-        else:
-            self.running_mean = self.running_var = None
 
     def _check_input(self, x):
         if x.ndim not in (2, 3):
@@ -604,19 +611,7 @@ class _InstanceNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, device=None, dtype=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(_x.ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(_x.zeros(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", _x.zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", _x.ones(num_features, device=device, dtype=dtype))
-        else:
-            self.running_mean = self.running_var = None
+        _init_norm(self, num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
     def forward(self, x):
         unbatched = x.ndim == self._batched_ndim - 1
