@@ -54,10 +54,17 @@ cat "$OUT_DIR/versions.txt" >> "$SUMMARY"
 cuda_reason=$("$PY" -c "import xgrad.backends as b; print(b.device_available('cuda') or '')" 2>&1)
 status=0
 
+# pytest-xdist (in the GPU image) spreads the suite over the machine's cores; the
+# processes share the GPU and CuPy's on-disk kernel cache
+workers=()
+if "$PY" -c "import xdist" 2>/dev/null; then
+    workers=(-n "${XGRAD_TEST_WORKERS:-8}")
+fi
+
 run_suite() {  # run_suite DEVICE TIMEOUT LOG
-    say "pytest on $1 (limit $2 s)"
+    say "pytest on $1 (limit $2 s${workers[*]:+, ${workers[*]}})"
     timeout "$2" "$PY" -m pytest -q -p no:cacheprovider -p no:randomly --xgrad-device="$1" \
-        -o addopts="" > "$3" 2>&1
+        -o addopts="" "${workers[@]}" > "$3" 2>&1
     local rc=$?
     tail -n 3 "$3" | tee -a "$SUMMARY"
     [ $rc -eq 124 ] && say "$1 suite stopped at its time limit"
