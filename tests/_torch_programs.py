@@ -46,9 +46,6 @@ import numpy as np
 # tag the generator checks before it emits a statement of that kind (see FEATURES).
 # Remove an entry as soon as the owning agent's fix lands (docs/differential.md tracks them).
 _COMMON = {
-    "zero_grad_ops": "lead's call: xgrad marks sign/floor/round/trunc not differentiable "
-                     "(xgrad/coverage.py NOT_DIFFERENTIABLE, tests/test_ops_elementwise.py); "
-                     "PyTorch gives them a zero gradient (their outputs require grad)",
     "write_detached": "views agent: a write into x.detach() does not reach x (PyTorch: shared data)",
     "cosine_broadcast": "math-api: F.cosine_similarity(x (4,), y 0-d) takes the norm of y before "
                         "broadcasting (PyTorch: after), a factor 2 here",

@@ -128,19 +128,26 @@ ROWS = [
     Row("ragged_nested_list", "torch.tensor([[1, 2], [3]])", ValueError),
     Row("det_1d", "torch.linalg.det(torch.ones(3))", RuntimeError, shapes=((3,),)),
     Row("inv_not_square", "torch.linalg.inv(torch.ones(2, 3))", RuntimeError, shapes=((2, 3),)),
+    Row("inplace_broadcast_grows", "a = torch.ones(3); a.add_(torch.ones(2, 3))", RuntimeError),
+    Row("setitem_value_shape", "a = torch.zeros(3); a[:2] = torch.ones(3)", RuntimeError),
 ]
+
+
+def test_negative_slice_steps_are_accepted_on_purpose(device):
+    """PyTorch refuses ``x[::-1]`` (ValueError); the array API standard requires negative
+    steps and SciPy's and scikit-learn's array-API code uses them, so xgrad accepts them
+    (docs/indexing.md), with gradients."""
+    import numpy as np
+    import xgrad
+    x = xgrad.asarray(np.arange(4.0), device=device, requires_grad=True)
+    y = x[::-2]
+    np.testing.assert_array_equal(y.detach().numpy(), [3.0, 1.0])
+    (y * xgrad.asarray(np.array([10.0, 1.0]), device=device)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0, 10.0])
 
 # Rows whose fix belongs to another part of xgrad (owner named). Promote a row to ROWS
 # once xgrad raises PyTorch's type for it.
-PENDING: list[Row] = [
-    Row("inplace_broadcast_grows", "a = torch.ones(3); a.add_(torch.ones(2, 3))", RuntimeError,
-        owner="views: the in-place write path lets NumPy's ValueError through on cpu "
-              "(strict raises RuntimeError)"),
-    Row("setitem_value_shape", "a = torch.zeros(3); a[:2] = torch.ones(3)", RuntimeError,
-        owner="views: _setitem lets the backend's ValueError through"),
-    Row("negative_step", "torch.ones(3)[::-1]", ValueError,
-        owner="indexing: normalize_key accepts negative steps (PyTorch: ValueError)", silent=True),
-]
+PENDING: list[Row] = []
 
 _FUNCTION_ROWS = [  # PyTorch functions being added now: in the table when xgrad has them
     ("narrow", Row("narrow_out_of_range", "torch.ones(3).narrow(0, 2, 3)", RuntimeError)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 
 from . import _dtypes, _promotion
-from ._errors import op_error as _op_error
+from ._errors import OpError, op_error as _op_error
 from .autograd import grad_mode as _grad_mode
 from .autograd.forward_state import STATE as _FW
 from .autograd import graph as _graph
@@ -615,10 +615,17 @@ def check_inplace_allowed(t: Tensor) -> None:
 
 
 def inplace(t: Tensor, others, compute, write) -> Tensor:
-    """Update ``t`` in place (see :func:`_inplace`); in forward mode the tangent too."""
-    if _FW.depth:
-        return _FW.inplace(t, others, compute, write, _inplace)
-    return _inplace(t, others, compute, write)
+    """Update ``t`` in place (see :func:`_inplace`); in forward mode the tangent too.
+    A value the backend cannot write into ``t`` (a shape that does not broadcast to
+    ``t``'s) is PyTorch's RuntimeError (an :class:`~xgrad._errors.OpError`)."""
+    try:
+        if _FW.depth:
+            return _FW.inplace(t, others, compute, write, _inplace)
+        return _inplace(t, others, compute, write)
+    except ValueError as exc:
+        if isinstance(exc, RuntimeError):
+            raise
+        raise OpError(f"in-place update of a tensor of shape {tuple(t.shape)}: {exc}") from exc
 
 
 def _inplace(t: Tensor, others, compute, write) -> Tensor:

@@ -14,6 +14,7 @@ from . import _dtypes
 from . import _namespace as ns
 from . import _promotion
 from . import _views
+from ._errors import OpError
 from ._tensor import Tensor, _device_mismatch, binary, inplace, unary
 from .ops import elementwise as E
 from .ops import indexing, linalg, reductions
@@ -125,8 +126,14 @@ Tensor.__getitem__ = indexing.getitem
 
 def _setitem(self, key, value):
     """``x[key] = value``: written in place (O(slice) where the backend can), recorded
-    as PyTorch's CopySlices when autograd is involved; views of ``x`` see the write."""
-    _views.setitem(self, key, value)
+    as PyTorch's CopySlices when autograd is involved; views of ``x`` see the write.
+    A value whose shape does not broadcast to the region is PyTorch's RuntimeError."""
+    try:
+        _views.setitem(self, key, value)
+    except ValueError as exc:
+        if isinstance(exc, RuntimeError):
+            raise
+        raise OpError(f"setitem into a tensor of shape {tuple(self.shape)}: {exc}") from exc
 
 
 Tensor.__setitem__ = _setitem
