@@ -278,3 +278,16 @@ def test_numpy_integer_keys_index_as_ints(device):
     np.testing.assert_array_equal(np.asarray(r), expected)
     np.testing.assert_array_equal(np.asarray(r[np.int64(2)]), expected[2])
     assert tuple(r[np.int32(0), np.int64(1)].shape) == ()
+
+
+def test_standard_face_special_has_only_scipy_compatible_functions():
+    """``xp.special`` (what SciPy's scipy.special dispatches to) offers xgrad.special's
+    functions except those whose signature or domain differs from SciPy's function of
+    the same name, which SciPy then computes by its own generic path."""
+    import xgrad.array_api as xa
+    import xgrad.special
+    special = xa.special
+    assert special.erf is xgrad.special.erf and special.gammaln is xgrad.special.gammaln
+    for name in ("polygamma", "gammainc", "gammaincc", "zeta", "softmax", "log_softmax"):
+        assert hasattr(xgrad.special, name) and not hasattr(special, name), name
+    assert "special" not in dir(xa) and "special" not in xa.__all__

@@ -182,9 +182,27 @@ def __getattr__(name):
     makes ``scipy.special.erf(t)`` differentiable). It is not part of the 2024.12
     standard, so it is left out of ``__all__`` and ``dir()``."""
     if name == "special":
-        import importlib
-        return importlib.import_module("xgrad.special")
+        return _scipy_compatible_special()
     raise AttributeError(f"module 'xgrad.array_api' has no attribute {name!r}")
+
+
+# torch.special functions whose signature or domain differs from scipy.special's
+# function of the same name: left out of ``xp.special`` so that SciPy uses its own
+# generic path for them (polygamma(n, x): torch's n is one int; gammainc/gammaincc: NaN
+# outside torch's domain where SciPy defines values; zeta: torch needs q; softmax and
+# log_softmax: torch needs dim)
+_SPECIAL_DIFFERENT = frozenset({"polygamma", "gammainc", "gammaincc", "zeta", "softmax",
+                                "log_softmax"})
+
+
+def _scipy_compatible_special():
+    """``xgrad.special`` less the functions whose meaning differs from SciPy's."""
+    import types
+    import xgrad.special as special
+    ns = types.SimpleNamespace(**{n: getattr(special, n) for n in special.__all__
+                                  if n not in _SPECIAL_DIFFERENT})
+    ns.__name__ = "xgrad.array_api.special"
+    return ns
 
 
 def _install_hook():
