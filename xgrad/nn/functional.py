@@ -190,14 +190,23 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
 
 # -- layers ---------------------------------------------------------------------------------------
-def dropout(input, p=0.5, training=True, inplace=False):
-    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p)."""
+def _dropout_shortcut(input, p, training):
+    """What every dropout checks first: ``p`` in [0, 1]; then the input itself when
+    nothing is dropped (eval mode, p = 0), zeros when everything is (p = 1), else None."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return input * 0.0
+    return None
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p)."""
+    shortcut = _dropout_shortcut(input, p, training)
+    if shortcut is not None:
+        return shortcut
     keep = _x.rand(input.shape, dtype=input.dtype, device=input.device) >= p
     return _x.where(keep, input * (1.0 / (1.0 - p)), 0.0)
 
@@ -614,12 +623,9 @@ def _feature_mask(input, p, batched_ndim):
 
 
 def _channel_dropout(input, p, training, batched_ndim):
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return input * 0.0
+    shortcut = _dropout_shortcut(input, p, training)
+    if shortcut is not None:
+        return shortcut
     return _x.where(_feature_mask(input, p, batched_ndim), input * (1.0 / (1.0 - p)), 0.0)
 
 
@@ -639,12 +645,9 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 
 
 def _alpha_dropout(input, p, training, keep):
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return input * 0.0
+    shortcut = _dropout_shortcut(input, p, training)
+    if shortcut is not None:
+        return shortcut
     alpha_p = -_SELU_ALPHA * _SELU_SCALE
     a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
     b = -a * alpha_p * p
