@@ -486,7 +486,11 @@ def gather(input, dim, index, *, sparse_grad=False):
         return _M.reshape(_I.take(_M.reshape(input, (1,)), _M.reshape(index, (-1,)), axis=0), ())
     _check_index(input, d, index, "gather")
     shape = tuple(s if k != d else input.shape[d] for k, s in enumerate(index.shape))
-    return _I.take_along_axis(_block(input, shape), _wrap_negative(index, input.shape[d]), axis=d)
+    try:
+        return _I.take_along_axis(_block(input, shape), _wrap_negative(index, input.shape[d]),
+                                  axis=d)
+    except IndexError as exc:  # an index out of range: PyTorch's RuntimeError for gather
+        raise RuntimeError(str(exc).replace(" for axis ", " for dimension ")) from exc
 
 
 def _scatter_parts(input, dim, index, src):
