@@ -66,15 +66,11 @@ _COMMON = {
                           "(undefined for overlapping operands); xgrad reads the operand first",
     "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
                  "(PyTorch: 0); math-api: softmax/log_softmax of an empty tensor raises (ops/nn.py)",
-    "diag": "shape-api: xgrad's torch.diag(matrix) is a view of the matrix (PyTorch: a copy): "
-            "writes into either reach the other, a write into it raises the leaf-view error",
     "masked_fill_broadcast": "shape-api: masked_fill refuses a mask that broadcasts the input up",
 }
 EXCLUSIONS: dict[str, dict[str, str]] = {
     "cpu": {
         **_COMMON,
-        "copy_from_0d": "views agent: after y.copy_(c) with a 0-d c, y follows later writes "
-                        "into c (cpu: the buffer is shared)",
     },
     "strict": {
         **_COMMON,

@@ -590,3 +590,18 @@ def test_bad_inputs_raise_pytorchs_exception_type(name, device):
         fn(torch, torch.tensor(a))
     with pytest.raises(type(expected.value)):
         fn(xgrad, xgrad.asarray(a, device=device))
+
+
+def test_diag_of_a_matrix_is_a_new_tensor(device):
+    """``torch.diag(matrix)`` is a copy (``torch.diagonal`` is the view): writes into
+    either leave the other alone, and the gradient still reaches the matrix."""
+    import numpy as np
+    a = xgrad.asarray(np.arange(9.0).reshape(3, 3), device=device, requires_grad=True)
+    m = a.clone()
+    d = xgrad.diag(m)
+    d[0] = 100.0
+    m[1, 1] = -1.0
+    np.testing.assert_array_equal(d.detach().numpy(), [100.0, 4.0, 8.0])
+    np.testing.assert_array_equal(xgrad.diagonal(m).detach().numpy(), [0.0, -1.0, 8.0])
+    (xgrad.diag(a) * xgrad.asarray(np.array([1.0, 2.0, 3.0]), device=device)).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.diag([1.0, 2.0, 3.0]))

@@ -649,3 +649,19 @@ def test_zero_and_fill_overwrite_nan_and_inf(device):
     np.testing.assert_array_equal(y.detach().numpy(), [2.0, 2.0, 2.0])
     (y * 3.0).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_recorded_copy_does_not_alias_its_source(device):
+    """After ``y.copy_(src)`` recorded by autograd, ``y`` has a buffer of its own: a
+    later write into ``src`` (same shape, or 0-d and broadcast) leaves ``y`` alone."""
+    x = xgrad.asarray(np.array([[-1.0], [0.5]]), device=device, requires_grad=True)
+    y = x.clone()
+    src = xgrad.asarray(np.array([[0.5], [-2.0]]), device=device)
+    y.copy_(src)
+    src.add_(src, alpha=-2)
+    np.testing.assert_array_equal(y.detach().numpy(), [[0.5], [-2.0]])
+    w = x.clone()
+    c = xgrad.asarray(np.array(2.0), device=device)
+    w.copy_(c)
+    c.mul_(c)
+    np.testing.assert_array_equal(w.detach().numpy(), [[2.0], [2.0]])

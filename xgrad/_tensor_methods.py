@@ -306,9 +306,8 @@ def copy_(self, src, non_blocking=False):
         src = ns.to_device(src, self._device)
     data = src._data
 
-    def result():
-        out = ns.broadcast_to(ns.astype(src, self.dtype, copy=False), self.shape)
-        return ns.clone(out) if out is src else out
+    def result():  # a buffer of its own: broadcast_to and astype may share src's
+        return ns.clone(ns.broadcast_to(ns.astype(src, self.dtype, copy=False), self.shape))
     return inplace(self, (src,), result, _fill_buffer(data))
 
 

@@ -946,8 +946,8 @@ def diag(input, diagonal=0):
     input = _tensor(input)
     if input.ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
-    if input.ndim == 2:
-        return unary(_J.DIAGONAL, input, {"offset": int(diagonal), "dim1": 0, "dim2": 1})
+    if input.ndim == 2:  # a new tensor, as PyTorch's (torch.diagonal is the view)
+        return _C.clone(unary(_J.DIAGONAL, input, {"offset": int(diagonal), "dim1": 0, "dim2": 1}))
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
 
 
