@@ -24,14 +24,15 @@ class LinAlgError(OpError):
 
 
 def op_error(op, exc: BaseException, inputs, params=None) -> BaseException:
-    """The exception to raise for ``exc`` raised by ``op``'s forward on ``inputs``:
-    an :class:`OpError` naming the op and the input shapes, ``exc`` itself where it
-    is already PyTorch's type (an ``IndexError`` for a dimension out of range)."""
+    """The exception to raise for ``exc`` raised by ``op``'s forward (or by the work
+    named ``op``, a string) on ``inputs``: an :class:`OpError` naming it and the input
+    shapes, ``exc`` itself where it is already PyTorch's type (an ``IndexError`` for a
+    dimension out of range)."""
     if isinstance(exc, (IndexError, RuntimeError)):
         return exc
     shapes = [tuple(a.shape) for a in inputs if getattr(a, "shape", None) is not None]
     linalg = "LinAlgError" in type(exc).__name__
-    msg = f"{op.name}: {exc}".rstrip()
+    msg = f"{getattr(op, 'name', op)}: {exc}".rstrip()
     if shapes:
         msg += " (input shapes " + ", ".join(str(s) for s in shapes)
         shape = (params or {}).get("shape")

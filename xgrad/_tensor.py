@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 
 from . import _dtypes, _promotion
-from ._errors import OpError, op_error as _op_error
+from ._errors import op_error as _op_error
 from .autograd import grad_mode as _grad_mode
 from .autograd.forward_state import STATE as _FW
 from .autograd import graph as _graph
@@ -623,9 +623,7 @@ def inplace(t: Tensor, others, compute, write) -> Tensor:
             return _FW.inplace(t, others, compute, write, _inplace)
         return _inplace(t, others, compute, write)
     except ValueError as exc:
-        if isinstance(exc, RuntimeError):
-            raise
-        raise OpError(f"in-place update of a tensor of shape {tuple(t.shape)}: {exc}") from exc
+        raise _op_error("in-place update", exc, (t,)) from None
 
 
 def _inplace(t: Tensor, others, compute, write) -> Tensor:
@@ -645,32 +643,9 @@ def _inplace(t: Tensor, others, compute, write) -> Tensor:
     if _GRAD.enabled and (t._requires_grad or any(
             isinstance(o, Tensor) and o._requires_grad for o in others)):
         check_inplace_allowed(t)
-        _adopt(t, _views.keep_grad(t, compute()))
-        if t._views is not None:
-            _views.rederive(t, True)
+        _views.adopt(t, _views.checked_result(t, _views.keep_grad(t, compute())))
         return t
     return _views.write_root_unrecorded(t, compute, write)
-
-
-def _check_same_shape(t, result):
-    if tuple(result._data.shape) != tuple(t._data.shape):
-        raise RuntimeError(f"output with shape {t.shape} doesn't match the broadcast "
-                           f"shape {result.shape}")
-
-
-def _adopt(t: Tensor, result: Tensor) -> None:
-    """Make ``t`` stand for ``result``: its data, graph node and version counter."""
-    _check_same_shape(t, result)
-    if result._data.dtype != t._data.dtype:
-        raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output "
-                           f"type {t.dtype}")
-    t._data = result._data
-    t._requires_grad = result._requires_grad
-    t._grad_fn = result._grad_fn
-    t._output_nr = result._output_nr
-    t._vc = result._vc
-    t._base = None
-    t._cow = False
 
 
 Node.tensor_class = Tensor

@@ -14,7 +14,7 @@ from . import _dtypes
 from . import _namespace as ns
 from . import _promotion
 from . import _views
-from ._errors import OpError
+from ._errors import op_error
 from ._tensor import Tensor, _device_mismatch, binary, inplace, unary
 from .ops import elementwise as E
 from .ops import indexing, linalg, reductions
@@ -131,9 +131,7 @@ def _setitem(self, key, value):
     try:
         _views.setitem(self, key, value)
     except ValueError as exc:
-        if isinstance(exc, RuntimeError):
-            raise
-        raise OpError(f"setitem into a tensor of shape {tuple(self.shape)}: {exc}") from exc
+        raise op_error("setitem", exc, (self,)) from None
 
 
 Tensor.__setitem__ = _setitem

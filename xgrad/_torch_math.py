@@ -20,6 +20,7 @@ import warnings
 
 from ._tensor import Tensor, _wrap, apply, binary
 from ._creation import as_tensor_arg
+from ._namespace import return_types  # (max, min, sort and aminmax's named tuples)
 from .ops import elementwise as E
 from .ops import nn as N
 from .ops import reductions as R
@@ -55,7 +56,7 @@ _nanmedian = collections.namedtuple("nanmedian", ["values", "indices"])
 _mode = collections.namedtuple("mode", ["values", "indices"])
 _cummax = collections.namedtuple("cummax", ["values", "indices"])
 _cummin = collections.namedtuple("cummin", ["values", "indices"])
-_aminmax = collections.namedtuple("aminmax", ["min", "max"])
+_aminmax = return_types.aminmax
 _frexp = collections.namedtuple("frexp", ["mantissa", "exponent"])
 
 

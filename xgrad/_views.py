@@ -445,9 +445,9 @@ def _check_overlap(t):
             return
 
 
-def _cast_to(t, result):
-    """``result`` as ``t``'s dtype and shape (PyTorch: an in-place result is cast to
-    the written tensor's dtype where the cast is safe)."""
+def checked_result(t, result):
+    """``result``, checked to fit ``t``: its shape and dtype, else PyTorch's errors for
+    an in-place result that does not (the caller casts where the cast is safe)."""
     if tuple(result._data.shape) != tuple(t._data.shape):
         raise RuntimeError(f"output with shape {t.shape} doesn't match the broadcast "
                            f"shape {result.shape}")
@@ -457,7 +457,7 @@ def _cast_to(t, result):
     return result
 
 
-def _adopt_root(root, result):
+def adopt(root, result):
     """The root takes ``result``'s data and graph position; its views follow."""
     root._data = result._data
     root._requires_grad = result._requires_grad
@@ -483,7 +483,7 @@ def inplace_view(t, others, compute, write):
     if recorded and detached:
         # a write through detach(): autograd sees only the detached tensor (PyTorch's
         # non-differentiable view); the root's data changes unrecorded
-        result = _cast_to(t, compute())
+        result = checked_result(t, compute())
         _write_unrecorded(root, chain, result._data, None)
         t._requires_grad = result._requires_grad
         t._grad_fn = result._grad_fn
@@ -492,10 +492,10 @@ def inplace_view(t, others, compute, write):
     if recorded:
         if root._grad_fn is None and root._requires_grad:
             raise RuntimeError(LEAF_VIEW_MESSAGE)
-        new = _cast_to(t, compute())
+        new = checked_result(t, compute())
         params = {"chain": chain, "shape": tuple(new._data.shape)}
         result = _record_copy_slices(root, new, params, xp)
-        _adopt_root(root, result)
+        adopt(root, result)
         return t
     owned = root._device.backend.owns(root._data) and not root._cow and not saved_elsewhere(root)
     if owned:
@@ -505,7 +505,7 @@ def inplace_view(t, others, compute, write):
             root._vc[0] += 1
             rederive(root, False)
             return t
-    new = _cast_to(t, compute())._data
+    new = checked_result(t, compute())._data
     if owned and _write_in_place(root._data, chain, new, xp):
         root._vc[0] += 1
         rederive(root, False)
@@ -657,7 +657,7 @@ def setitem(t, key, value):
             result = T.record(indexing.SETITEM, (t, value), (buf, data), buf, {"key": raw}, dev)
         else:
             result = indexing.setitem_result(t, key, value)
-        _adopt_root(t, result)
+        adopt(t, result)
         return t
     cow = saved_elsewhere(t)
     if dev.backend.owns(t._data) and not t._cow and not cow:
