@@ -55,9 +55,6 @@ _COMMON = {
     "std_of_equal_values": "numerical: std of equal values is exactly 0 in PyTorch (gradient "
                            "masked to 0) but rounding noise (1e-17) in NumPy's two-pass variance, "
                            "where the derivative 1/std is singular",
-    "huber_zero_residual": "math-api: smooth_l1_loss/huber_loss's second derivative where the "
-                           "input equals the target is 0 in xgrad, 1/beta (the quadratic branch) "
-                           "in PyTorch",
     "write_reshape_alias": "unspecified in PyTorch: reshape/flatten return a view or a copy "
                            "depending on the strides PyTorch's kernels produced (sort(dim=0) "
                            "values: a copy; PyTorch's docs: do not rely on it); xgrad decides "
@@ -1700,12 +1697,6 @@ x1 = torch.tensor(0.04, dtype=torch.float64, requires_grad=True)
 c2 = torch.tensor(1.03, dtype=torch.float64)
 v4 = c2.expand(2)
 v4[[0, 1]] = x1
-"""),
-    ("huber_second_derivative_at_zero_residual", "math-api", """
-x1 = torch.tensor([0.66, 1.4, -1.12], dtype=torch.float64, requires_grad=True)
-c3 = torch.tensor(-1.12, dtype=torch.float64)
-v4 = torch.nn.functional.smooth_l1_loss(x1, c3)
-v5 = torch.nn.functional.huber_loss(x1, c3)
 """),
     ("setitem_none_key_strict", "views", """
 x1 = torch.tensor([-1.09, 0.54], dtype=torch.float64, requires_grad=True)

@@ -229,6 +229,14 @@ x1 = torch.tensor(-1.41, dtype=torch.float64, requires_grad=True)
 v2 = x1[...]
 v3 = torch.linalg.vector_norm(v2, ord=2, dim=0, keepdim=True)
 """),
+    # huber_second_derivative_at_zero_residual: smooth_l1_loss/huber_loss where input == target
+    # (second derivative 1/beta, PyTorch's quadratic branch; fixed in nn/functional.py)
+    ({"huber_zero_residual"}, """
+x1 = torch.tensor([0.66, 1.4, -1.12], dtype=torch.float64, requires_grad=True)
+c3 = torch.tensor(-1.12, dtype=torch.float64)
+v4 = torch.nn.functional.smooth_l1_loss(x1, c3)
+v5 = torch.nn.functional.huber_loss(x1, c3)
+"""),
 ]
 
 

@@ -669,19 +669,25 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
 # == losses =========================================================================================
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (d = input - target)."""
-    d = _x.abs(input - target)
+    r = input - target
+    d = _x.abs(r)
     if beta == 0.0:
         return _reduce(d, reduction)
-    small = d < beta
-    loss = _x.where(small, 0.5 * d * d / beta, d - 0.5 * beta)
+    # the square of r, not of |r|: the second derivative is 1/beta at r = 0 too (PyTorch's
+    # quadratic branch, |r| < beta); at |r| = beta the linear branch (second derivative 0)
+    loss = _x.where(d < beta, 0.5 * r * r / beta, d - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere."""
-    d = _x.abs(input - target)
-    loss = _x.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    r = input - target
+    d = _x.abs(r)
+    # r * r, not |r|^2: second derivative 1 at r = 0 (as PyTorch), 0 at |r| = delta
+    loss = _x.where(d < delta, 0.5 * r * r, delta * (d - 0.5 * delta))
     if weight is not None:
+        if tuple(weight.shape) != tuple(input.shape):
+            raise ValueError("Weights and input must have the same size.")
         loss = loss * weight
     return _reduce(loss, reduction)
 
