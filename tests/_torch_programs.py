@@ -71,9 +71,6 @@ EXCLUSIONS: dict[str, dict[str, str]] = {
     },
     "strict": {
         **_COMMON,
-        "setitem_none": "views/indexing agents: a None in a setitem key, or in the key of the "
-                        "view written into (v = x[None]; v[0] = 1), raises IndexError on "
-                        "array-api-strict",
     },
     "dask": {
         **_COMMON,

@@ -665,3 +665,21 @@ def test_recorded_copy_does_not_alias_its_source(device):
     w.copy_(c)
     c.mul_(c)
     np.testing.assert_array_equal(w.detach().numpy(), [[2.0], [2.0]])
+
+
+def setitem_lone_none(L, x, device):
+    s = x.sum() * 1             # 0-d
+    s[None] = x[0, 0] * 3       # a lone None: the key is not a tuple
+    t = x[1, 2] * 2
+    t[None, ...] = x[2, 1] ** 2
+    y = x * 1
+    v = y[None]
+    v[0, 1] = x[0] * 0.5        # a write into a view taken with None
+    w = y[0][None]
+    w[None, 0, 2:] = 4.0
+    return s, t, y, v, w
+
+
+def test_setitem_lone_none_key(device):
+    # (array-api-strict refused the lone None key: issue 11, setitem_none)
+    _check(setitem_lone_none, device)

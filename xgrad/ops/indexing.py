@@ -52,7 +52,8 @@ def normalize_key(key, device, ndim=None, *, shape=None):
         raw.append(Ellipsis)
         raw_key = tuple(raw)
     else:
-        raw_key = tuple(raw) if isinstance(key, tuple) else raw[0]
+        # (a lone None stays a tuple: the writes strip new axes from tuple keys only)
+        raw_key = tuple(raw) if isinstance(key, tuple) or raw[0] is None else raw[0]
     if shape is not None and not advanced and device.backend.fancy_indexing == "composed":
         raw_key = clamp_slices(raw_key, shape)
     return raw_key, advanced, integer
