@@ -47,8 +47,6 @@ import numpy as np
 # Remove an entry as soon as the owning agent's fix lands (docs/differential.md tracks them).
 _COMMON = {
     "write_detached": "views agent: a write into x.detach() does not reach x (PyTorch: shared data)",
-    "cosine_broadcast": "math-api: F.cosine_similarity(x (4,), y 0-d) takes the norm of y before "
-                        "broadcasting (PyTorch: after), a factor 2 here",
     "write_into_expanded": "views agent: e = c.expand(2); e[[0, 1]] = x (integer-array or "
                            "boolean setitem into an expanded tensor) raises the overlapping-memory "
                            "error; PyTorch writes",
@@ -61,8 +59,7 @@ _COMMON = {
                            "from its own layout (KNOWN reshape_after_scan_is_a_copy)",
     "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
                           "(undefined for overlapping operands); xgrad reads the operand first",
-    "size_zero": "faces agent: linalg.matrix_norm(ord=1/inf) of an empty matrix raises "
-                 "(PyTorch: 0); math-api: softmax/log_softmax of an empty tensor raises (ops/nn.py)",
+    "size_zero": "math-api: softmax/log_softmax of an empty tensor raises (ops/nn.py)",
     "masked_fill_broadcast": "shape-api: masked_fill refuses a mask that broadcasts the input up",
 }
 EXCLUSIONS: dict[str, dict[str, str]] = {
@@ -1639,11 +1636,6 @@ v3[torch.tensor([1, 0])] = x4 * 2
 x1 = torch.tensor([1.89], dtype=torch.float64, requires_grad=True)
 x8 = torch.tensor(-1.06, dtype=torch.float64, requires_grad=True)
 v9 = x8.masked_fill(x8 < x1, 0.25)
-"""),
-    ("cosine_similarity_broadcast", "math-api", """
-x1 = torch.tensor([-0.29, -1.83, 0.82, -1.24], dtype=torch.float64, requires_grad=True)
-c3 = torch.tensor(0.88, dtype=torch.float64)
-v4 = torch.nn.functional.cosine_similarity(x1, c3, dim=-1)
 """),
     ("copy_from_0d_aliases", "views", """
 x1 = torch.tensor([[[-0.73], [1.77], [1.83], [-1.35]]], dtype=torch.float64, requires_grad=True)

@@ -237,6 +237,13 @@ c3 = torch.tensor(-1.12, dtype=torch.float64)
 v4 = torch.nn.functional.smooth_l1_loss(x1, c3)
 v5 = torch.nn.functional.huber_loss(x1, c3)
 """),
+    # cosine_similarity_broadcast: F.cosine_similarity(x (4,), y 0-d): the norms are those of
+    # the broadcast tensors (fixed in nn/functional.py)
+    ({"cosine_broadcast"}, """
+x1 = torch.tensor([-0.29, -1.83, 0.82, -1.24], dtype=torch.float64, requires_grad=True)
+c3 = torch.tensor(0.88, dtype=torch.float64)
+v4 = torch.nn.functional.cosine_similarity(x1, c3, dim=-1)
+"""),
 ]
 
 

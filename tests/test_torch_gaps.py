@@ -45,3 +45,43 @@ def test_huber_weight(device):
                   lambda a, b, c: TF.huber_loss(a, b, weight=c), [R, ZERO, w], device)
     raises_like(lambda: XF.huber_loss(X(R, device), X(ZERO, device), weight=X(w[0], device)),
                 lambda: TF.huber_loss(T(R), T(ZERO), weight=T(w[0])))
+
+
+# -- cosine_similarity: broadcast first, then the norms; eps clamps the value only ---------------
+COS = np.array([[0.5, -1.2, 2.0, 0.3], [1.5, 0.25, -0.75, 1.0], [0.1, 0.9, -0.4, 0.6]])
+
+
+@pytest.mark.parametrize("a,b,dim", [
+    (COS[0], np.array(0.7), -1),           # y 0-d: its norm is that of the broadcast (4,)
+    (COS[0], np.array(0.7), 0),
+    (np.array(0.7), COS[0], -1),
+    (COS, COS[1], 1), (COS, COS[1], 0), (COS[:, :1], COS[1:2], 0), (COS[:, :1], COS[1:2], 1),
+    (COS, COS[::-1], -1), (np.array(0.3), np.array(-0.8), 0),
+    (COS[0] * 1e-9, COS[1], 0),            # a norm below eps: value eps, gradient the norm's
+    (np.zeros(4), COS[1], 0),              # a zero vector
+])
+def test_cosine_similarity_broadcasts_like_torch(device, a, b, dim):
+    # below eps PyTorch's forward mode differs from its own backward (its no_grad clamp_min_
+    # still carries the tangent: a zero derivative); xgrad's JVP agrees with the VJP there
+    # (at a zero vector PyTorch's second derivative is nan, the norm's: not compared)
+    tiny = bool(np.all(np.abs(a) < 1e-8)) and np.any(a)
+    against_torch(lambda u, v: XF.cosine_similarity(u, v, dim=dim),
+                  lambda u, v: TF.cosine_similarity(u, v, dim=dim), [a, b], device,
+                  jvp=not tiny, second=bool(np.any(a)))
+
+
+def test_cosine_similarity_eps_and_errors(device):
+    a, b = COS[0] * 1e-3, COS[1]
+    against_torch(lambda u, v: XF.cosine_similarity(u, v, dim=0, eps=0.5),
+                  lambda u, v: TF.cosine_similarity(u, v, dim=0, eps=0.5), [a, b], device,
+                  jvp=False)  # (PyTorch's JVP differs from its backward there, see above)
+    x32 = xgrad.ones(3, dtype=xgrad.float32, device=device)
+    assert XF.cosine_similarity(x32, X(np.ones(3), device), dim=0).dtype == xgrad.float64
+    i = X(np.ones(3, dtype=np.int64), device)
+    assert XF.cosine_similarity(x32, i, dim=0).dtype == xgrad.float32
+    ti = torch.ones(3, dtype=torch.int64)
+    raises_like(lambda: XF.cosine_similarity(i, i, dim=0), lambda: TF.cosine_similarity(ti, ti, dim=0))
+    raises_like(lambda: XF.cosine_similarity(X(COS[:2], device), X(COS, device)),
+                lambda: TF.cosine_similarity(T(COS[:2]), T(COS)))
+    raises_like(lambda: XF.cosine_similarity(X(COS[0], device), X(COS[0], device), dim=1),
+                lambda: TF.cosine_similarity(T(COS[0]), T(COS[0]), dim=1))

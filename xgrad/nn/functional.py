@@ -596,10 +596,21 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """sum(x1 * x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim``."""
-    n1 = _x.clip(_vector_norm(x1, axis=dim, keepdims=True), eps, None)
-    n2 = _x.clip(_vector_norm(x2, axis=dim, keepdims=True), eps, None)
-    return _R.sum((x1 / n1) * (x2 / n2), axis=dim)
+    """sum(x1 * x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim``, as PyTorch: the
+    inputs are broadcast together first (the norms are those of the broadcast tensors), and
+    the clamp to ``eps`` changes the norm's value but not its gradient."""
+    dtype = _x.result_type(x1, x2)
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                           f"{dtype}")
+    x1, x2 = _x.broadcast_tensors(_x.astype(x1, dtype), _x.astype(x2, dtype))
+
+    def clamped_norm(v):
+        n = _vector_norm(v, axis=dim, keepdims=True)
+        # PyTorch clamps the norm in place under no_grad: the value is max(n, eps), the
+        # derivative stays the norm's
+        return n + (_x.clip(n.detach(), eps, None) - n.detach())
+    return _R.sum((x1 / clamped_norm(x1)) * (x2 / clamped_norm(x2)), axis=dim)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
