@@ -102,21 +102,74 @@ def solve(A, B, *, left=True, out=None):
     return _std.solve(A, B, left=left)
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
-    """Moore-Penrose pseudo-inverse; singular values below ``rtol * max(S)`` are dropped
-    (``atol`` is not supported). Differentiable where the rank is locally constant."""
+def _tol_param(value, name):
+    """An ``atol``/``rtol`` value as the op takes it: a number, or a real tensor's array
+    (broadcasting against the batch; it carries no gradient: the result is piecewise
+    constant in it)."""
+    from ._tensor import Tensor
+    if value is None or isinstance(value, (int, float)):
+        return value
+    if isinstance(value, Tensor):
+        if value.dtype.is_complex:
+            raise RuntimeError(f"linalg.{name}: tolerance must be a real tensor, got "
+                               f"{value.dtype}")
+        return value._data
+    raise TypeError(f"linalg.{name}: atol/rtol must be a number or a tensor, got "
+                    f"{type(value).__name__}")
+
+
+def _tol_params(atol, rtol, hermitian, name):
+    params = {}
+    if atol is not None:
+        params["atol"] = _tol_param(atol, name)
+    if rtol is not None:
+        params["rtol"] = _tol_param(rtol, name)
+    if hermitian:
+        params["hermitian"] = True
+    return params or None
+
+
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """Moore-Penrose pseudo-inverse, PyTorch's semantics: singular values (``|eigenvalues|``
+    of the lower triangle with ``hermitian=True``) above ``max(atol, rtol * max(S))``
+    are inverted, the others dropped. ``atol`` defaults to 0, ``rtol`` to
+    ``eps * max(m, n)`` (to 0 where ``atol > 0`` when only ``atol`` is given); both may be
+    tensors broadcasting against the batch. PyTorch's legacy ``rcond`` (positional or
+    keyword) is ``rtol`` with ``atol = 0``. Differentiable where the rank is locally
+    constant (PyTorch's ``pinv_backward``, also with ``hermitian``)."""
     _no_out(out, "pinv")
-    if atol is not None:
-        raise NotImplementedError("xgrad.linalg.pinv: atol= is not supported; use rtol=")
-    return _std.pinv(A, rtol=rtol)
+    from ._tensor import unary
+    from .ops import linalg_ext as _ext
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.pinv: rcond cannot be combined with atol or rtol")
+        atol, rtol = 0.0, rcond
+    _std._matrix(A, "pinv")
+    if hermitian:
+        _square(A, "pinv")
+    return unary(_ext.PINV, A, _tol_params(atol, rtol, hermitian, "pinv"))
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
-    """Number of singular values above ``rtol * max(S)`` (an integer: no gradient)."""
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """Number of singular values (``|eigenvalues|`` with ``hermitian=True``) above
+    ``max(atol, rtol * max(S))``, as an int64 tensor (no gradient); tolerances as in
+    :func:`pinv`. PyTorch's legacy ``tol`` (positional or keyword) is ``atol`` with
+    ``rtol = 0``."""
     _no_out(out, "matrix_rank")
-    if atol is not None:
-        raise NotImplementedError("xgrad.linalg.matrix_rank: atol= is not supported; use rtol=")
-    return _std.matrix_rank(A, rtol=rtol)
+    from ._tensor import unary
+    from .ops import linalg_ext as _ext
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.matrix_rank: tol cannot be combined with atol or rtol")
+        atol, rtol = tol, 0.0
+    _std._matrix(A, "matrix_rank")
+    if hermitian:
+        _square(A, "matrix_rank")
+    params = _tol_params(atol, rtol, hermitian, "matrix_rank")
+    if params is None:  # the standard's default rtol is PyTorch's: the backend's own
+        return _std.matrix_rank(A)
+    params.setdefault("atol", 0.0)  # the composed path (the standard has no atol)
+    return unary(_ext.MATRIX_RANK, A, params)
 
 
 def cross(input, other, *, dim=-1, out=None):
@@ -138,39 +191,62 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
-    """The ``ord``-norm over ``dim`` (all elements by default)."""
+    """The ``ord``-norm over ``dim`` (all elements by default). As in PyTorch, the
+    ``inf``/``-inf`` norms of an empty selection raise (no identity); the others are 0."""
     _no_out(out, "vector_norm")
     from .ops.creation_ops import astype
     if dtype is not None:
         x = astype(x, dtype)
     if isinstance(dim, list):
         dim = tuple(dim)
+    if isinstance(ord, (int, float)) and ord in (float("inf"), -float("inf")):
+        if dim is None and x.size == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
+                               "tensor because the operation does not have an identity")
+        for d in ((dim,) if isinstance(dim, int) else dim or ()):
+            if x.ndim and x.shape[d] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on the "
+                                   f"dimension {d} because this dimension is empty and the "
+                                   "operation does not have an identity")
     return _std.vector_norm(x, axis=dim, keepdims=keepdim, ord=ord)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     """Matrix norm over axes ``dim``: ``'fro'``, ``'nuc'`` (sum of singular values),
     ``2`` / ``-2`` (largest / smallest singular value), ``1`` / ``-1`` (max / min
-    column sum of ``|A|``), ``inf`` / ``-inf`` (max / min row sum)."""
+    column sum of ``|A|``), ``inf`` / ``-inf`` (max / min row sum). Of an empty matrix,
+    PyTorch's values: the largest of no values is 0 (a constant, without gradient), the
+    smallest of none raises IndexError."""
     _no_out(out, "matrix_norm")
+    if isinstance(dim, int) or len(tuple(dim)) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
     return _std.matrix_norm(A, ord=ord, dim=tuple(dim), keepdims=keepdim, dtype=dtype)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
-    """``torch.linalg.norm``: a matrix norm when ``dim`` has two axes or ``ord`` is a
-    string (or ``A`` is 2-D with ``ord`` given), else a vector norm (2-norm of the
-    flattened input by default)."""
+    """``torch.linalg.norm``: a matrix norm when ``ord`` is a string, or ``ord`` is given
+    and ``dim`` has two axes (or is None with a 2-D ``A``); else a vector norm (the
+    2-norm of the flattened input by default). PyTorch's checks: ``dim`` of length 1
+    or 2; without ``dim`` but with ``ord``, a 1-D or 2-D ``A``."""
     _no_out(out, "norm")
-    from .ops.creation_ops import astype
-    if dtype is not None:
-        A = astype(A, dtype)
     if isinstance(dim, int):
         dim = (dim,)
-    matrix = isinstance(ord, str) or (dim is not None and len(dim) == 2) or \
-        (dim is None and ord is not None and A.ndim == 2)
-    if matrix:
-        return matrix_norm(A, "fro" if ord is None else ord, dim or (-2, -1), keepdim)
-    return vector_norm(A, 2 if ord is None else ord, None if dim is None else tuple(dim), keepdim)
+    if dim is not None:
+        dim = tuple(dim)
+        if len(dim) not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
+                               f"Got {list(dim)}")
+    elif ord is not None and A.ndim not in (1, 2):
+        raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {A.ndim}D.")
+    if isinstance(ord, str):
+        return matrix_norm(A, ord, dim if dim is not None else (0, 1), keepdim, dtype=dtype)
+    if ord is not None and ((dim is not None and len(dim) == 2) or (dim is None and A.ndim == 2)):
+        return matrix_norm(A, ord, dim if dim is not None else (0, 1), keepdim, dtype=dtype)
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
 def multi_dot(tensors, *, out=None):

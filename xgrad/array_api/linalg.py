@@ -259,10 +259,14 @@ def trace(x, /, *, offset=0, dtype=None):
 # -- norms ------------------------------------------------------------------------------
 def _extreme(values, largest):
     """The largest (smallest) of non-negative ``values`` along the last axis; the
-    largest of none is 0 (as PyTorch's norms give), the smallest of none raises."""
+    largest of none is 0, a constant (no gradient, as PyTorch's norms give), the
+    smallest of none raises PyTorch's IndexError."""
     from .. import array_api as ns
-    if largest and values.shape[-1] == 0:
-        return ns.sum(values, axis=-1)  # zeros of the right shape, still on the graph
+    if values.shape[-1] == 0:
+        if not largest:
+            raise IndexError(f"amin(): Expected reduction dim {values.ndim - 1} to have "
+                             "non-zero size.")
+        return ns.zeros(tuple(values.shape[:-1]), dtype=values.dtype, device=values.device)
     return (ns.max if largest else ns.min)(values, axis=-1)
 
 

@@ -105,6 +105,9 @@ def outer(x1, x2, /):
 
 # -- vector norm ------------------------------------------------------------------
 def _norm_forward(xp, x, *, axis=None, keepdims=False, ord=2):
+    if ord == 0:  # the number of nonzero elements (0 of none: NumPy's fails on empty input)
+        real = xp.real(x) if "complex" in str(x.dtype) else x
+        return xp.sum(xp.astype(x != 0, real.dtype), axis=axis, keepdims=keepdims)
     return xp.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
 
 

