@@ -244,6 +244,14 @@ x1 = torch.tensor([-0.29, -1.83, 0.82, -1.24], dtype=torch.float64, requires_gra
 c3 = torch.tensor(0.88, dtype=torch.float64)
 v4 = torch.nn.functional.cosine_similarity(x1, c3, dim=-1)
 """),
+    # gaussian_nll_var_broadcast: var (1, 2, 1) for an input (2, 2, 1), as PyTorch accepts it
+    # (fixed in nn/functional.py)
+    (set(), """
+x2 = torch.tensor([[[-1.24], [-1.73]], [[-0.27], [-0.59]]], dtype=torch.float64, requires_grad=True)
+x4 = torch.tensor([[[-1.85], [-1.35]], [[1.71], [1.9]]], dtype=torch.float64, requires_grad=True)
+x5 = torch.tensor([[[-1.81], [-1.04]]], dtype=torch.float64, requires_grad=True)
+v6 = torch.nn.functional.gaussian_nll_loss(x2, x4, x5 * x5 + 0.5)
+"""),
 ]
 
 

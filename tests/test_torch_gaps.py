@@ -85,3 +85,50 @@ def test_cosine_similarity_eps_and_errors(device):
                 lambda: TF.cosine_similarity(T(COS[:2]), T(COS)))
     raises_like(lambda: XF.cosine_similarity(X(COS[0], device), X(COS[0], device), dim=1),
                 lambda: TF.cosine_similarity(T(COS[0]), T(COS[0]), dim=1))
+
+
+# -- gaussian_nll_loss: var's shapes as PyTorch accepts them ------------------------------------
+G = np.random.default_rng(3)
+
+
+@pytest.mark.parametrize("ishape,vshape", [
+    ((2, 2, 1), (1, 2, 1)),   # broadcasts along one dim (the differential test's find)
+    ((4, 3, 2), (4, 1, 2)), ((4, 3, 2), (4, 3, 1)), ((4, 3), (4,)), ((4, 3), (4, 3)),
+    ((3,), (1,)), ((3,), ()), ((2, 3), (2, 1)),
+])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gaussian_nll_var_shapes(device, ishape, vshape, reduction):
+    x, t = G.standard_normal(ishape), G.standard_normal(ishape)
+    v = G.uniform(0.5, 2.0, vshape)
+    fx = lambda a, b, c: XF.gaussian_nll_loss(a, b, c, reduction=reduction)  # noqa: E731
+    ft = lambda a, b, c: TF.gaussian_nll_loss(a, b, c, reduction=reduction)  # noqa: E731
+    against_torch(fx, ft, [x, t, v], device)
+
+
+def test_gaussian_nll_eps_full_float_var(device):
+    x, t = G.standard_normal((3, 4)), G.standard_normal((3, 4))
+    v = G.uniform(0.01, 0.3, (3, 4))  # some entries below eps: clamped value, the var's gradient
+    against_torch(lambda a, b, c: XF.gaussian_nll_loss(a, b, c, full=True, eps=0.1),
+                  lambda a, b, c: TF.gaussian_nll_loss(a, b, c, full=True, eps=0.1),
+                  [x, t, v], device, jvp=False)  # (PyTorch's JVP differs from its backward
+    # below eps, as cosine_similarity's: its no_grad clamp_ still carries the tangent)
+    against_torch(lambda a, b: XF.gaussian_nll_loss(a, b, 0.7),
+                  lambda a, b: TF.gaussian_nll_loss(a, b, 0.7), [x, t], device)
+
+
+@pytest.mark.parametrize("ishape,vshape,kw", [
+    ((2, 3), (3,), {}), ((2, 3), (1, 1), {}), ((2, 3), (2, 3, 1), {}), ((4, 3, 2), (1, 3, 1), {}),
+    ((2, 3), (2, 3), {"reduction": "avg"}), ((2, 3), "neg", {}), ((2, 3), -1.0, {}),
+])
+def test_gaussian_nll_errors(device, ishape, vshape, kw):
+    x = G.standard_normal(ishape)
+    if vshape == "neg":
+        v = -np.ones(ishape)
+    elif isinstance(vshape, float):
+        v = vshape
+    else:
+        v = np.ones(vshape)
+    vx = v if isinstance(v, float) else X(v, device)
+    vt = v if isinstance(v, float) else T(v)
+    raises_like(lambda: XF.gaussian_nll_loss(X(x, device), X(x, device), vx, **kw),
+                lambda: TF.gaussian_nll_loss(T(x), T(x), vt, **kw))

@@ -732,15 +732,24 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """0.5 (log var + (input - target)^2 / var) (+ 0.5 log 2 pi if ``full``); ``var`` is
     clamped to ``eps`` without stopping its gradient (as PyTorch)."""
-    if var.shape != input.shape:
-        if tuple(input.shape[:-1]) == tuple(var.shape):
+    # PyTorch's checks, in its order: a float var, negative entries, var's shape, reduction
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * _x.ones_like(input)
+    elif _x.any(var < 0):
+        raise ValueError("var has negative entry/entries")
+    ishape, vshape = tuple(input.shape), tuple(var.shape)
+    if vshape != ishape:
+        if ishape[:-1] == vshape:  # homoscedastic: one variance per row of the last dim
             var = _x.expand_dims(var, axis=-1)
-        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+        elif not (len(ishape) == len(vshape)
+                  and builtins.sum(v for i, v in zip(ishape, vshape) if i != v) == 1):
+            # PyTorch's rule: var broadcasts to the input along the dims where their sizes
+            # differ, and var's sizes there sum to 1
             raise ValueError("var is of incorrect size")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(reduction + " is not valid")
-    if _x.any(var < 0):
-        raise ValueError("var has negative entry/entries")
     v = var + (_x.clip(var.detach(), eps, None) - var.detach())
     loss = 0.5 * (_x.log(v) + (input - target) ** 2 / v)
     if full:
