@@ -3,6 +3,7 @@
     python examples/mlp_digits.py                 # CPU
     XGRAD_DEVICE=cuda python examples/mlp_digits.py
     python examples/mlp_digits.py --quick         # one short epoch (CI)
+    python examples/mlp_digits.py --compile       # the training step through xgrad.compile
 """
 
 import time
@@ -24,7 +25,9 @@ class MLP(nn.Module):
 
 
 def main():
-    args = parse_args(__doc__, epochs=(30, "training epochs"), seed=(0, "random seed"))
+    args = parse_args(__doc__, flags=[("compile", "compile the training step (forward, loss, "
+                                                  "backward, Adam, zero_grad) with xgrad.compile")],
+                      epochs=(30, "training epochs"), seed=(0, "random seed"))
     xgrad.manual_seed(args.seed)
     import numpy as np
     np.random.seed(args.seed)
@@ -32,7 +35,8 @@ def main():
     model = MLP().to(xgrad.get_default_device())
     print(model)
     start = time.perf_counter()
-    history = train_classifier(model, data, args.epochs, lr=3e-3, batch_size=32, quick=args.quick)
+    history = train_classifier(model, data, args.epochs, lr=3e-3, batch_size=32, quick=args.quick,
+                               compile=args.compile)
     print(f"device {xgrad.get_default_device()}: test accuracy {history['test_acc'][-1]:.4f} "
           f"in {time.perf_counter() - start:.1f} s")
     plot_history(history, "MLP on digits", args.out or "mlp_digits.png")
