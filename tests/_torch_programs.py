@@ -57,7 +57,6 @@ _COMMON = {
     "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
                           "(undefined for overlapping operands); xgrad reads the operand first",
     "size_zero": "math-api: softmax/log_softmax of an empty tensor raises (ops/nn.py)",
-    "masked_fill_broadcast": "shape-api: masked_fill refuses a mask that broadcasts the input up",
 }
 EXCLUSIONS: dict[str, dict[str, str]] = {
     "cpu": {
@@ -1632,11 +1631,6 @@ x1 = torch.tensor([[0.27, -1.64], [1.14, -1.42]], dtype=torch.float64, requires_
 v3 = torch.diag(x1)
 x4 = torch.tensor(-1.23, dtype=torch.float64, requires_grad=True)
 v3[torch.tensor([1, 0])] = x4 * 2
-"""),
-    ("masked_fill_broadcast_mask", "shape-api", """
-x1 = torch.tensor([1.89], dtype=torch.float64, requires_grad=True)
-x8 = torch.tensor(-1.06, dtype=torch.float64, requires_grad=True)
-v9 = x8.masked_fill(x8 < x1, 0.25)
 """),
     ("copy_from_0d_aliases", "views", """
 x1 = torch.tensor([[[-0.73], [1.77], [1.83], [-1.35]]], dtype=torch.float64, requires_grad=True)

@@ -252,6 +252,13 @@ x4 = torch.tensor([[[-1.85], [-1.35]], [[1.71], [1.9]]], dtype=torch.float64, re
 x5 = torch.tensor([[[-1.81], [-1.04]]], dtype=torch.float64, requires_grad=True)
 v6 = torch.nn.functional.gaussian_nll_loss(x2, x4, x5 * x5 + 0.5)
 """),
+    # masked_fill_broadcast_mask: x.masked_fill(mask, v) with a mask of more dims than x: the
+    # broadcast shape, as PyTorch (fixed in _torch_shape.py)
+    ({"masked_fill_broadcast"}, """
+x1 = torch.tensor([1.89], dtype=torch.float64, requires_grad=True)
+x8 = torch.tensor(-1.06, dtype=torch.float64, requires_grad=True)
+v9 = x8.masked_fill(x8 < x1, 0.25)
+"""),
 ]
 
 

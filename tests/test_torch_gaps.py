@@ -132,3 +132,48 @@ def test_gaussian_nll_errors(device, ishape, vshape, kw):
     vt = v if isinstance(v, float) else T(v)
     raises_like(lambda: XF.gaussian_nll_loss(X(x, device), X(x, device), vx, **kw),
                 lambda: TF.gaussian_nll_loss(T(x), T(x), vt, **kw))
+
+
+# -- masked_fill: the out-of-place forms broadcast the input up; masked_fill_ does not ------------
+MF = np.array([[0.5, -1.2, 2.0], [1.5, 0.25, -0.75]])
+
+
+@pytest.mark.parametrize("form", ["method", "function"])
+@pytest.mark.parametrize("a,mask", [
+    (np.array(1.5), np.array([True, False])),                    # 0-d input, (2,) mask
+    (MF[0], MF > 0), (MF[:, :1], np.array([[True, False, True]])), (MF, MF[0] > 0),
+    (MF[:1], np.array([[[True]], [[False]]])),
+])
+def test_masked_fill_broadcasts(device, form, a, mask):
+    if form == "method":
+        fx = lambda x, m: x.masked_fill(m, 0.25)  # noqa: E731
+        ft = fx
+    else:
+        fx = lambda x, m: xgrad.masked_fill(x, m, 0.25)  # noqa: E731
+        ft = lambda x, m: torch.masked_fill(x, m, 0.25)  # noqa: E731
+    against_torch(fx, ft, [a, mask], device)
+    # a 0-d tensor value that requires grad
+    against_torch(lambda x, m, v: x.masked_fill(m, v), lambda x, m, v: x.masked_fill(m, v),
+                  [a, mask, np.array(-0.5)], device)
+
+
+def test_masked_fill_inplace(device):
+    # the mask may broadcast to the input; the input may not grow
+    against_torch(lambda x, m: (x * 2).masked_fill_(m, -0.5), lambda x, m: (x * 2).masked_fill_(m, -0.5),
+                  [MF, MF[0] > 0], device)
+    for a, m in [(np.array(1.5), np.array([True, False])), (MF[:, :1], np.array([[True, False, True]])),
+                 (MF[0], MF > 0)]:
+        raises_like(lambda: X(a, device).clone().masked_fill_(X(m, device), 0.25),
+                    lambda: T(a).clone().masked_fill_(T(m), 0.25))
+    # shapes that do not broadcast, a value of 1 dim, a non-boolean mask: every form
+    bad = [(MF, np.ones((2, 2), dtype=bool), 0.25), (MF, MF > 0, np.array([0.25])),
+           (MF, np.ones((2, 3), dtype=np.int64), 0.25)]
+    for a, m, v in bad:
+        vx = X(v, device) if isinstance(v, np.ndarray) else v
+        vt = T(v) if isinstance(v, np.ndarray) else v
+        raises_like(lambda: X(a, device).masked_fill(X(m, device), vx),
+                    lambda: T(a).masked_fill(T(m), vt))
+        raises_like(lambda: xgrad.masked_fill(X(a, device), X(m, device), vx),
+                    lambda: torch.masked_fill(T(a), T(m), vt))
+        raises_like(lambda: X(a, device).clone().masked_fill_(X(m, device), vx),
+                    lambda: T(a).clone().masked_fill_(T(m), vt))

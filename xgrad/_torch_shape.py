@@ -741,10 +741,21 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     return scatter_reduce(input, d, full, source, reduce, include_self=include_self)
 
 
+def _masked_fill_shape(input, mask):
+    try:
+        return _M.broadcast_shapes(tuple(input.shape), tuple(mask.shape))
+    except ValueError:
+        raise RuntimeError(f"masked_fill: the mask of shape {tuple(mask.shape)} and the input "
+                           f"of shape {tuple(input.shape)} cannot be broadcast together") from None
+
+
 def masked_fill(input, mask, value):
-    """``input`` with ``value`` (a number or a 0-d tensor) where ``mask`` is true."""
+    """``input`` with ``value`` (a number or a 0-d tensor) where ``mask`` is true; the
+    input and the mask broadcast together (the in-place ``masked_fill_`` needs the mask
+    to broadcast to the input's shape)."""
     input = _tensor(input)
     mask = _tensor(mask)
+    _masked_fill_shape(input, mask)
     if mask.dtype != _dtypes.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{mask.dtype}")
@@ -756,11 +767,17 @@ def masked_fill(input, mask, value):
             value = _C.astype(value, input.dtype)
     else:
         value = _like(input, value)
-    out = _S.where(mask, value, input)
-    if tuple(out.shape) != tuple(input.shape):
-        raise RuntimeError(f"masked_fill: the mask of shape {tuple(mask.shape)} does not "
-                           f"broadcast to the input's shape {tuple(input.shape)}")
-    return out
+    return _S.where(mask, value, input)
+
+
+def _masked_fill_inplace_value(input, mask, value):
+    """``masked_fill(input, mask, value)`` for ``input.masked_fill_``: as PyTorch, the
+    mask must not broadcast the input up."""
+    shape = _masked_fill_shape(_tensor(input), _tensor(mask))
+    if shape != tuple(input.shape):
+        raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the broadcast "
+                           f"shape {list(shape)}")
+    return masked_fill(input, mask, value)
 
 
 def masked_select(input, mask):
@@ -2455,6 +2472,7 @@ Tensor.repeat = _repeat_method
 Tensor.unfold = _unfold
 Tensor.fill_diagonal_ = _fill_diagonal_
 Tensor.put_ = _inplace_method(put, "put")
+Tensor.masked_fill_ = _inplace_method(_masked_fill_inplace_value, "masked_fill")
 Tensor.mH = property(lambda self: adjoint(self), doc="The conjugate transpose of the last two axes.")
 Tensor.H = property(lambda self: adjoint(self) if self.ndim == 2 else _bad_H(self),
                     doc="The conjugate transpose of a matrix.")
