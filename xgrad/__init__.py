@@ -34,6 +34,7 @@ from ._info import __array_namespace_info__  # noqa: F401
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .serialization import load, save  # noqa: E402
+from ._compile import compile  # noqa: E402,A004  (xgrad.compile: trace once, replay)
 # PyTorch's everyday functions beyond the standard (they come last: PyTorch's meaning wins)
 from ._torch_shape import *  # noqa: F401,F403,E402
 from ._torch_math import *  # noqa: F401,F403,E402

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from ..backends._numpy import ignore_fp_errors, restore_fp_errors
+from .._compile import _hooks as _compile_hooks
 from .grad_mode import STATE as _GRAD
 from .anomaly import check_gradients
 from .graph import AccumulateGrad, Node
@@ -201,6 +202,7 @@ def _run_tensor_hooks(node, grads, create_graph):
             if getattr(hook, "retains_grad", False):
                 retainers.append(hook)
                 continue
+            _compile_hooks.graph_break("a tensor hook (register_hook) ran")
             result = hook(_as_tensor(g, device))
             if result is not None:
                 g = _from_hook(result, create_graph)
@@ -212,6 +214,7 @@ def _run_tensor_hooks(node, grads, create_graph):
 def _leaf(node, g, targets, captured, inputs, accumulate, create_graph):
     leaf = node.variable
     if leaf._hooks:
+        _compile_hooks.graph_break("a tensor hook (register_hook) ran")
         for hook in list(leaf._hooks):
             result = hook(_as_tensor(g, leaf._device))
             if result is not None:

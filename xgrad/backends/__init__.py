@@ -152,6 +152,17 @@ class Backend:
         uses its portable version, written against the standard."""
         return None
 
+    def linalg_eig(self, array):
+        """``(eigenvalues, eigenvectors)`` of a (batch of) square matrix, both complex
+        (eigenvectors of unit norm, as LAPACK's ``geev`` gives them), for
+        ``xgrad.linalg.eig``: the array API standard has no general (non-symmetric)
+        eigendecomposition, so a backend offers its library's own. This default (for
+        libraries without one: array-api-strict, CuPy) raises, naming the device."""
+        raise NotImplementedError(
+            f"linalg.eig: the {self.name!r} device's array library has no general "
+            "(non-symmetric) eigendecomposition (the array API standard has none); compute "
+            "it on a device that has one (cpu: NumPy) and move the result back")
+
     def getitem(self, array, key):
         """``array[key]`` for an advanced (integer-array) key; backends whose arrays lack
         some of NumPy's indexing (Dask: several index arrays) override it."""
@@ -218,6 +229,8 @@ def set_seed(seed: int) -> None:
     _SEED[0] = seed
     for backend in list(_BACKENDS.values()):
         backend.seed(seed)
+    from .._compile import _hooks
+    _hooks.side_effect(set_seed, seed)  # (xgrad.compile: a replay reseeds too)
 
 
 def dtype_of_native(native) -> DType:

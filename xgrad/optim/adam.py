@@ -6,6 +6,7 @@ import math
 
 import xgrad as _x
 from .optimizer import Optimizer
+from .._compile._hooks import host as _host
 
 __all__ = ["Adam", "AdamW"]
 
@@ -45,8 +46,8 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = _x.zeros_like(p)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = _x.zeros_like(p)
-        state["step"] += 1
-        t = state["step"]
+        # (a host step: under xgrad.compile a replay advances the count and recomputes these)
+        step_size, v_scale = _host(_bias_corrections, state, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.mul_(beta1).add_(g * (1 - beta1))
         v.mul_(beta2).add_(g * g * (1 - beta2))
@@ -54,8 +55,17 @@ class Adam(Optimizer):
             vmax = state["max_exp_avg_sq"]
             vmax.copy_(_x.maximum(vmax, v))
             v = vmax
-        denom = _x.sqrt(v) * (1 / math.sqrt(1 - beta2 ** t)) + group["eps"]
-        p.sub_(m / denom * (lr / (1 - beta1 ** t)))
+        denom = _x.sqrt(v) * v_scale + group["eps"]
+        p.sub_(m / denom * step_size)
+
+
+def _bias_corrections(state, group):
+    """Advance the step count; return Adam's step size lr / (1 - β1ᵗ) and the scale
+    1 / sqrt(1 - β2ᵗ) of sqrt(v)."""
+    state["step"] += 1
+    t = state["step"]
+    beta1, beta2 = group["betas"]
+    return group["lr"] / (1 - beta1 ** t), 1 / math.sqrt(1 - beta2 ** t)
 
 
 class AdamW(Adam):

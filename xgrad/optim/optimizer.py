@@ -6,6 +6,7 @@ import copy
 
 from .._tensor import Tensor
 from ..autograd import no_grad
+from .._compile import _hooks as _compile_hooks
 
 __all__ = ["Optimizer"]
 
@@ -61,6 +62,7 @@ class Optimizer:
             from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
+        _compile_hooks.on_optimizer_step(self)  # (xgrad.compile: guard the hyperparameters)
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:

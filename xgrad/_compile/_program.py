@@ -1,0 +1,306 @@
+"""A traced program lowered to one generated Python function.
+
+Each slot becomes a local variable ``s<n>``, each step one line that calls the
+recorded backend function directly (operators stay operators: ``s7 = s3 * s5``),
+constants and functions are globals of the generated code, and a slot is
+deleted after its last use (liveness), so intermediates are freed as early as in
+eager mode. The guard (the state of the tensors the program reads that the
+signature does not cover) is a generated boolean expression too.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._tensor import Tensor, _wrap
+from ..backends._numpy import ignore_fp_errors, restore_fp_errors
+from ._trace import Ref, _BINARY, _UNARY, OPS
+
+__all__ = ["Program", "build_program"]
+
+_new = object.__new__
+
+
+class Program:
+    """A compiled signature: ``guard(args)`` says whether it applies, ``run(args)``
+    replays it (``args``: the tensors among the call's arguments, in order)."""
+
+    __slots__ = ("guard", "run", "source", "nsteps", "buffers")
+
+    def __repr__(self):
+        return f"<xgrad compiled program: {self.nsteps} steps>"
+
+
+def _make_tensor(data, device, cow, requires_grad=False):
+    t = _wrap(data, device)
+    t._cow = cow
+    t._requires_grad = requires_grad
+    return t
+
+
+def _optimizer_snapshot(optimizer):
+    return tuple(tuple((k, v) for k, v in g.items() if k != "params")
+                 for g in optimizer.param_groups)
+
+
+class _Writer:
+    def __init__(self):
+        self.ns = {"IGN": ignore_fp_errors, "RST": restore_fp_errors, "MK": _make_tensor,
+                   "SNAP": _optimizer_snapshot, "_wrap": _wrap}
+        self._ids = {}
+
+    def const(self, obj):
+        key = id(obj)
+        name = self._ids.get(key)
+        if name is None:
+            name = self._ids[key] = f"K{len(self._ids)}"
+            self.ns[name] = obj
+        return name
+
+    def render(self, x):
+        t = type(x)
+        if t is Ref:
+            return f"s{x.slot}"
+        if t is tuple:
+            if not any(_has_ref(v) for v in x):
+                return self.const(x)
+            inner = ", ".join(self.render(v) for v in x)
+            return f"({inner},)" if x else "()"
+        if t is list:
+            return "[" + ", ".join(self.render(v) for v in x) + "]"
+        if t is dict:
+            if not any(_has_ref(v) for v in x.values()):
+                return self.const(x)
+            return "{" + ", ".join(f"{self.render(k)}: {self.render(v)}" for k, v in x.items()) + "}"
+        if x is None or t is bool or t is int or t is str:
+            return repr(x)
+        if t is float and math.isfinite(x):
+            return repr(x)
+        if x is Ellipsis:
+            return "..."
+        return self.const(x)
+
+    def call_args(self, args, kwargs):
+        parts = [self.render(a) for a in args]
+        if kwargs:
+            parts += [f"{k}={self.render(v)}" for k, v in kwargs.items()]
+        return ", ".join(parts)
+
+
+def _has_ref(x) -> bool:
+    t = type(x)
+    if t is Ref:
+        return True
+    if t is tuple or t is list:
+        return any(_has_ref(v) for v in x)
+    if t is dict:
+        return any(_has_ref(v) for v in x.values())
+    return False
+
+
+def _refs(x, found):
+    t = type(x)
+    if t is Ref:
+        found.append(x.slot)
+    elif t is tuple or t is list:
+        for v in x:
+            _refs(v, found)
+    elif t is dict:
+        for v in x.values():
+            _refs(v, found)
+    return found
+
+
+def _pattern(out):
+    """The assignment target for a result template (None: no assignment)."""
+    if out is None:
+        return None
+    if type(out) is Ref:
+        return f"s{out.slot}"
+    if type(out) is tuple and len(out) == 2 and out[0] == "same":
+        return None
+    if type(out) is tuple:
+        inner = [_pattern(o) or "_" for o in out]
+        return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
+    return None
+
+
+def _defined(out, found):
+    if type(out) is Ref:
+        found.append(out.slot)
+    elif type(out) is tuple and not (len(out) == 2 and out[0] == "same"):
+        for o in out:
+            _defined(o, found)
+    return found
+
+
+def _path_expr(path, w):
+    kind = path[0]
+    if kind == "arg":
+        return f"A[{path[1]}]"
+    if kind == "ext":
+        return w.const_ext(path[1])
+    return f"{_path_expr(path[1], w)}._grad"
+
+
+def build_program(trace, outputs, writebacks, name="fn"):
+    """Generate the replay and guard functions of a finished trace."""
+    w = _Writer()
+    externals = trace.externals
+    w.const_ext = lambda i: w.const(externals[i])
+    steps = trace.steps
+
+    # -- uses, for liveness -------------------------------------------------------------------
+    last_use = {}
+    for i, step in enumerate(steps):
+        for s in _refs(step.args, []) + _refs(step.kwargs, []):
+            last_use[s] = i
+        if type(step.out) is tuple and len(step.out) == 2 and step.out[0] == "same":
+            last_use[step.out[1]] = i
+    keep = set()  # slots read after the steps (outputs, write-backs)
+    for wb in writebacks:
+        if wb[0] in ("data", "grad_new"):
+            keep.add(wb[2])
+    _output_slots(outputs, keep)
+    frees = {}
+    for s, i in last_use.items():
+        if s not in keep:
+            frees.setdefault(i, []).append(s)
+    defined_unused = {}
+    lines = []
+    body = lines.append
+    for slot, path in trace.inputs:
+        body(f"s{slot} = {_path_expr(path, w)}._data")
+        if slot not in last_use and slot not in keep:
+            body(f"del s{slot}")
+    body("tok = IGN()")
+    body("try:")
+    ind = "    "
+    for i, step in enumerate(steps):
+        kind = step.kind
+        target = _pattern(step.out)
+        if kind == "call" or kind == "const":
+            expr = f"{w.const(step.fn)}({w.call_args(step.args, step.kwargs)})"
+        elif kind == "host":
+            expr = f"{w.const(step.fn)}(*{w.const(step.args)})"
+        elif kind == "op":
+            if step.fn in _UNARY:
+                sym = _UNARY[step.fn]
+                a = w.render(step.args[0])
+                expr = f"abs({a})" if sym == "abs" else f"({sym}{a})"
+            else:
+                expr = f"({w.render(step.args[0])} {_BINARY[step.fn]} {w.render(step.args[1])})"
+        elif kind == "iop":
+            a, b = w.render(step.args[0]), w.render(step.args[1])
+            if target is None and type(step.args[0]) is Ref:
+                body(f"{ind}{a} {_BINARY[step.fn[1:]]}= {b}")
+                _free(body, ind, frees.get(i))
+                continue
+            expr = f"{w.const(OPS[step.fn])}({a}, {b})"
+        elif kind == "getitem":
+            expr = f"{w.render(step.args[0])}[{w.render(step.args[1])}]"
+        elif kind == "setitem":
+            body(f"{ind}{w.render(step.args[0])}[{w.render(step.args[1])}] = "
+                 f"{w.render(step.args[2])}")
+            _free(body, ind, frees.get(i))
+            continue
+        elif kind == "method":
+            expr = f"{w.render(step.args[0])}.{step.fn}({w.call_args(step.args[1:], step.kwargs)})"
+        elif kind == "attr":
+            expr = f"{w.render(step.args[0])}.{step.fn}"
+        else:  # pragma: no cover
+            raise AssertionError(kind)
+        body(f"{ind}{target} = {expr}" if target else f"{ind}{expr}")
+        # results nothing reads: freed at once
+        for s in _defined(step.out, []):
+            if s not in last_use and s not in keep:
+                defined_unused.setdefault(i, []).append(s)
+        _free(body, ind, (frees.get(i) or []) + defined_unused.get(i, []))
+    # -- write-backs ------------------------------------------------------------------------------
+    for wb in writebacks:
+        kind, path = wb[0], wb[1]
+        p = _path_expr(path, w)
+        if kind == "data":
+            body(f"{ind}{p}._data = s{wb[2]}")
+        elif kind == "grad_none":
+            body(f"{ind}{p}._grad = None")
+        elif kind == "grad_pre":
+            body(f"{ind}{p}._grad = {_path_expr(wb[2], w)}")
+        elif kind == "grad_new":
+            body(f"{ind}{p}._grad = MK(s{wb[2]}, {w.const(wb[3])}, {wb[4]!r}, {wb[5]!r})")
+        elif kind == "rg":
+            body(f"{ind}{p}._requires_grad = {wb[2]!r}")
+        elif kind == "vc":
+            body(f"{ind}{p}._vc[0] += {wb[2]!r}")
+        elif kind == "cow":
+            body(f"{ind}{p}._cow = {wb[2]!r}")
+    body(f"{ind}return {_output_expr(outputs, w)}")
+    body("finally:")
+    body(f"{ind}RST(tok)")
+    src = "def replay(A):\n" + "".join(f"    {line}\n" for line in lines)
+
+    # -- the guard ---------------------------------------------------------------------------------
+    conds = []
+    for path, kind, expected in trace.guards:
+        p = _path_expr(path, w)
+        if kind == "data":
+            shape, dtype, typ = expected
+            if path[0] == "arg":
+                conds.append(f"type({p}._data) is {w.const(typ)}")
+            else:
+                conds.append(f"type({p}._data) is {w.const(typ)} and "
+                             f"{p}._data.shape == {w.const(shape)} and "
+                             f"{p}._data.dtype == {w.const(dtype)}")
+        elif kind == "grad":
+            conds.append(f"{p}._grad is {'None' if expected else 'not None'}")
+        elif kind == "rg":
+            conds.append(f"{p}._requires_grad is {expected!r}")
+    for opt in trace.optimizers:
+        conds.append(f"SNAP({w.const(opt)}) == {w.const(_optimizer_snapshot(opt))}")
+    gsrc = "def guard(A):\n    return " + (" and ".join(f"({c})" for c in conds) or "True") + "\n"
+    code = compile(src + gsrc, f"<xgrad.compile {name}>", "exec")
+    exec(code, w.ns)
+    prog = _new(Program)
+    prog.run = w.ns["replay"]
+    prog.guard = w.ns["guard"]
+    prog.source = src + gsrc
+    prog.nsteps = len(steps)
+    prog.buffers = None
+    return prog
+
+
+def _free(body, ind, slots):
+    if slots:
+        body(f"{ind}del " + ", ".join(f"s{s}" for s in slots))
+
+
+def _output_slots(out, found):
+    kind = out[0]
+    if kind in ("new", "raw"):
+        found.add(out[1])
+    elif kind in ("tuple", "list", "dict", "named"):
+        for o in out[-1]:
+            _output_slots(o, found)
+
+
+def _output_expr(out, w):
+    kind = out[0]
+    if kind == "new":
+        return f"MK(s{out[1]}, {w.const(out[2])}, {out[3]!r})"
+    if kind == "raw":
+        return f"s{out[1]}"
+    if kind == "pre":
+        return _path_expr(out[1], w)
+    if kind == "const":
+        return w.render(out[1]) if not isinstance(out[1], (tuple, list, dict)) else w.const(out[1])
+    if kind == "tuple":
+        inner = ", ".join(_output_expr(o, w) for o in out[1])
+        return f"({inner},)" if out[1] else "()"
+    if kind == "list":
+        return "[" + ", ".join(_output_expr(o, w) for o in out[1]) + "]"
+    if kind == "named":
+        return f"{w.const(out[1])}(" + ", ".join(_output_expr(o, w) for o in out[2]) + ")"
+    if kind == "dict":
+        return "{" + ", ".join(f"{w.render(k)}: {_output_expr(o, w)}"
+                               for k, o in zip(out[1], out[2])) + "}"
+    raise AssertionError(kind)
