@@ -195,3 +195,80 @@ def test_norm_checks_and_empty_vectors(device, case):
             xgrad.linalg.norm(make(a, device), ord, dim)
         return
     assert_close(to_numpy(xgrad.linalg.norm(make(a, device), ord, dim)), expected.numpy())
+
+
+# -- eig, eigvals: the backend's through its hook; PyTorch's gradient --------------------------
+def _eig_loss_torch(A):
+    L, V = torch.linalg.eig(A)
+    return torch.cat([L.real * 1.3, L.imag * 0.7, (V.abs() ** 2).reshape(A.shape[:-2] + (-1,))], -1)
+
+
+def _eig_loss_xgrad(A):
+    L, V = xgrad.linalg.eig(A)
+    return xgrad.concat([L.real * 1.3, L.imag * 0.7,
+                         xgrad.reshape(xgrad.abs(V) ** 2, tuple(A.shape[:-2]) + (-1,))], axis=-1)
+
+
+def _no_eig(device):
+    """On a device whose library has no general eig (array-api-strict, CuPy): check the
+    error names the device, and answer True."""
+    if device.type == "cpu":
+        return False
+    with pytest.raises(NotImplementedError, match=repr(device.type)):
+        xgrad.linalg.eig(make(np.eye(2), device))
+    with pytest.raises(NotImplementedError, match=repr(device.type)):
+        xgrad.linalg.eigvals(make(np.eye(2), device))
+    return True
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (2, 3, 3), (1, 1), (0, 0)])
+@pytest.mark.parametrize("complex_input", [False, True])
+def test_eig_values(device, shape, complex_input):
+    if _no_eig(device):
+        return
+    a = _rand(*shape, seed=5) + (1j * _rand(*shape, seed=6) if complex_input else 0)
+    _compare(lambda x: tuple(torch.linalg.eig(x)), lambda x: tuple(xgrad.linalg.eig(x)), [a],
+             device, grad=False)
+    _compare(torch.linalg.eigvals, xgrad.linalg.eigvals, [a], device, grad=False)
+    w, v = xgrad.linalg.eig(make(a, device))
+    assert w.dtype == v.dtype == xgrad.complex128
+    assert isinstance(xgrad.linalg.eig(make(a, device)), xgrad.linalg.EigResult)
+    assert xgrad.linalg.eig(make(np.eye(2), device, dtype=xgrad.float32))[0].dtype == xgrad.complex64
+
+
+@pytest.mark.parametrize("complex_input", [False, True])
+def test_eig_gradients_against_pytorch(device, complex_input):
+    if _no_eig(device):
+        return
+    a = _rand(2, 4, 4, seed=7) + (1j * _rand(2, 4, 4, seed=8) if complex_input else 0)
+    _compare(_eig_loss_torch, _eig_loss_xgrad, [a], device)
+    _compare(lambda x: torch.linalg.eigvals(x), lambda x: xgrad.linalg.eigvals(x), [a], device)
+
+
+def test_eig_second_order_and_forward_mode(device):
+    if _no_eig(device):
+        return
+    a = _rand(4, 4, seed=9)
+    x = make(a, device, dtype=xgrad.float64, requires_grad=True)
+    assert gradcheck(_eig_loss_xgrad, (x,))
+    assert gradgradcheck(_eig_loss_xgrad, (x,))
+    _jvp_compare(_eig_loss_torch, _eig_loss_xgrad, [a], device)
+    _jvp_compare(lambda x: torch.linalg.eigvals(x).imag, lambda x: xgrad.linalg.eigvals(x).imag,
+                 [a], device)
+
+
+def test_eig_gauge_dependent_loss_raises_as_pytorch(device):
+    if _no_eig(device):
+        return
+    a = np.array([[0.1, -2.0, 0.3], [2.0, 0.2, -0.4], [0.5, 0.1, 1.0]])  # complex eigenvalues
+    with pytest.raises(RuntimeError):
+        torch.linalg.eig(_t(a, requires_grad=True))[1].real.sum().backward()
+    with pytest.raises(RuntimeError, match="e\\^\\{i phi\\}"):
+        xgrad.linalg.eig(make(a, device, requires_grad=True))[1].real.sum().backward()
+
+
+def test_eig_input_checks(device):
+    with pytest.raises(RuntimeError):
+        xgrad.linalg.eig(make(np.ones((2, 3)), device))
+    with pytest.raises(RuntimeError, match="floating point or complex"):
+        xgrad.linalg.eigvals(make(np.ones((2, 2), dtype=np.int64), device))

@@ -15,6 +15,10 @@ over :mod:`xgrad.array_api.linalg` (the standard's face), whose rules live in
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from ._tensor import Tensor
+
 from .array_api import linalg as _std
 from .array_api.linalg import (EighResult, QRResult, SlogdetResult, SVDResult,  # noqa: F401
                                _rtol, _square, det, inv, matrix_power, matrix_transpose, outer,
@@ -25,7 +29,7 @@ __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "m
            "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv",
            "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
            "vector_norm", "EighResult", "QRResult", "SlogdetResult", "SVDResult",
-           "norm", "multi_dot", "solve_triangular", "cond"]
+           "norm", "multi_dot", "solve_triangular", "cond", "eig", "eigvals", "EigResult"]
 
 
 def _no_out(out, name):
@@ -78,6 +82,43 @@ def qr(A, mode="reduced", *, out=None):
     """QR decomposition ``A = Q R``: ``QRResult(Q, R)`` (``mode`` 'reduced' or 'complete')."""
     _no_out(out, "qr")
     return _std.qr(A, mode=mode)
+
+
+class EigResult(NamedTuple):
+    """``torch.return_types.linalg_eig``: ``(eigenvalues, eigenvectors)``."""
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
+def _eig_input(A, name):
+    _square(A, name)
+    if not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as "
+                           f"input. Got {A.dtype}")
+
+
+def eig(A, *, out=None):
+    """Eigenvalues and eigenvectors of a general square ``A``: ``EigResult(eigenvalues,
+    eigenvectors)``, both complex (also for a real ``A``), eigenvectors of unit norm, in
+    the order LAPACK's ``geev`` gives. The standard has no such function: it is the
+    backend's (``Backend.linalg_eig``; NumPy's on cpu); devices whose library has none
+    (array-api-strict, CuPy) raise NotImplementedError. Differentiable as PyTorch's
+    (first and second order, forward mode): eigenvectors are unique only up to a phase,
+    so only losses invariant under ``v -> e^{i phi} v`` (functions of the eigenvalues,
+    of ``|v|``...) have a gradient; backward raises for others, as PyTorch's."""
+    _no_out(out, "eig")
+    from ._tensor import unary
+    from .ops import linalg_ext as _ext
+    _eig_input(A, "eig")
+    return EigResult(*unary(_ext.EIG, A))
+
+
+def eigvals(A, *, out=None):
+    """Eigenvalues of a general square ``A`` (complex), as :func:`eig` gives them;
+    differentiable (the eigenvalue part of eig's gradient)."""
+    _no_out(out, "eigvals")
+    _eig_input(A, "eigvals")
+    return eig(A).eigenvalues
 
 
 def _is_vector_rhs(A, B) -> bool:

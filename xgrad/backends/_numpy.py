@@ -104,6 +104,11 @@ class NumpyBackend(Backend):
     def scatter_add(self, target, key, values):
         np.add.at(target, key, values)
 
+    def linalg_eig(self, array):
+        w, v = np.linalg.eig(array)  # real arrays where every eigenvalue is real: made complex
+        complex_dtype = np.result_type(array.dtype, np.complex64)
+        return w.astype(complex_dtype, copy=False), v.astype(complex_dtype, copy=False)
+
     def special_function(self, name):
         try:
             import scipy.special

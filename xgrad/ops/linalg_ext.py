@@ -19,7 +19,7 @@ PyTorch's convention (``grad = conj(dL/dz)``-style: for a linear map ``A``,
 
 from __future__ import annotations
 
-from ._registry import BILINEAR, LINEAR, defop
+from ._registry import BILINEAR, LINEAR, defop, is_backend_namespace
 
 
 # -- helpers usable on raw arrays and on tensors alike -----------------------------
@@ -630,3 +630,72 @@ def _matrix_rank_forward(xp, x, *, rtol=None, atol=None, hermitian=False):
 
 
 MATRIX_RANK = defop("linalg_matrix_rank", _matrix_rank_forward)
+
+
+# -- eig (general, non-symmetric): the backend's, through its hook ---------------------
+def _eig_forward(xp, a):
+    """The backend's general eigendecomposition (``Backend.linalg_eig``: the standard has
+    none), complex eigenvalues and unit-norm eigenvectors; a clear error on devices
+    whose library has none."""
+    backend = getattr(xp, "__xgrad_backend__", None)
+    if backend is None:  # (forward rules run on raw arrays; kept for a clear message)
+        raise NotImplementedError("linalg.eig runs on backend arrays only")
+    return tuple(backend.linalg_eig(a))
+
+
+def _eig_vjp(xp, g, out, a):
+    """A V = V diag(L), columns of V of unit norm, their phases a gauge (PyTorch's
+    ``linalg_eig_backward``). With P = V^{-1} dA V: dL = diag(P), dV = V (P / E - diag(c))
+    where E_ij = L_j - L_i (off the diagonal) and c_i = Re((V^H V (P / E))_ii) keeps
+    |v_i| = 1 (the gauge Im c_i = 0). Its adjoint:
+    gA = V^{-H} (diag(gL) + (V^H gV - V^H V diag(Re diag(V^H gV))) / conj(E)) V^H,
+    real part for a real A. Only losses invariant under v_i -> e^{i phi} v_i are
+    well defined: as PyTorch, backward raises where Im diag(V^H gV) is not ~0 (checked
+    on raw arrays; repeated eigenvalues give an infinite gradient, as in PyTorch)."""
+    gL, gV = g
+    L, V = out
+    Vh = _mH(xp, V)
+    n = L.shape[-1]
+    eye = _eye(xp, n, L)
+    inner = _diag_embed(xp, gL)
+    if gV is not None:
+        VhgV = xp.matmul(Vh, gV)
+        dg = xp.linalg.diagonal(VhgV)
+        if is_backend_namespace(xp) and dg.size:
+            _check_eig_gauge(xp, dg)
+        Lc = xp.conj(L)
+        Econj = _row(xp, Lc) - _col(xp, Lc) + eye       # conj(L_j) - conj(L_i), 1 on the diagonal
+        proj = VhgV - xp.matmul(Vh, V * _row(xp, xp.astype(xp.real(dg), V.dtype)))
+        inner = inner + (proj / Econj) * (1.0 - eye)
+    gA = _solve(xp, Vh, xp.matmul(inner, Vh))
+    return gA if _is_complex(a) else xp.real(gA)
+
+
+def _check_eig_gauge(xp, diag_VhgV):
+    """PyTorch's check: the loss must not depend on the phases of the eigenvectors."""
+    im = xp.abs(xp.imag(diag_VhgV))
+    if bool(xp.any(im > 1e-2)):
+        raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case are "
+                           "specified up to multiplication by e^{i phi}. The specified loss "
+                           "function depends on this quantity, so it is ill-defined.")
+
+
+def _eig_jvp(xp, t, out, a):
+    """With P = V^{-1} dA V: dL = diag(P), dV = V X - V diag(Re diag(V^H V X)),
+    X = P / E off the diagonal, 0 on it (E_ij = L_j - L_i): PyTorch's ``linalg_eig_jvp``."""
+    L, V = out
+    dA = t[0]
+    if not _is_complex(dA):
+        dA = xp.astype(dA, V.dtype)
+    P = _solve(xp, V, xp.matmul(dA, V))
+    n = L.shape[-1]
+    eye = _eye(xp, n, L)
+    E = _row(xp, L) - _col(xp, L) + eye
+    X = (P / E) * (1.0 - eye)
+    VX = xp.matmul(V, X)
+    c = xp.real(xp.linalg.diagonal(xp.matmul(_mH(xp, V), VX)))
+    return xp.linalg.diagonal(P), VX - V * _row(xp, xp.astype(c, V.dtype))
+
+
+EIG = defop("linalg_eig", _eig_forward, (_eig_vjp,), jvp=_eig_jvp, saves=("out",), nout=2,
+            grad_name="LinalgEigBackward0")
