@@ -683,3 +683,65 @@ def setitem_lone_none(L, x, device):
 def test_setitem_lone_none_key(device):
     # (array-api-strict refused the lone None key: issue 11, setitem_none)
     _check(setitem_lone_none, device)
+
+
+def _index(L, values, device, dtype=None):
+    if L is torch:
+        return torch.tensor(values)
+    return xgrad.asarray(values, device=device)
+
+
+def expanded_advanced_writes(L, x, device):
+    # PyTorch writes an advanced-key setitem into expanded memory one element after
+    # the other: the last write of an element wins, and every value written gets the
+    # gradient of its element (overwritten or not)
+    c = _zeros(L, (1, 4), device)
+    e = c.expand(3, 4)
+    e[_index(L, [2, 0], device)] = x[:2] * 2
+    b = _zeros(L, (3, 1), device)
+    f = b.expand(3, 4)
+    f[_index(L, [[True, False, True, True], [False, False, False, False],
+                 [False, True, False, False]], device)] = x[2, :] ** 2 - x[1, :] - 1.0
+    d = _zeros(L, (), device)
+    d.expand(2)[[0, 1]] = x[1, :2]
+    s = _zeros(L, (2, 1), device)
+    s.expand(2, 3)[:, [0, 2]] = x[0, 3]      # the basic part overlaps as well
+    s.expand(2, 3)[[1], 0] = x[2, 2] * 3     # integer array mixed with an int
+    return c, e, b, f, d, s
+
+
+def test_advanced_setitem_into_expanded(device):
+    _check(expanded_advanced_writes, device)
+
+
+def test_advanced_setitem_into_expanded_graph_base(device):
+    # when the expanded base requires grad PyTorch writes but refuses the backward;
+    # xgrad gives each value the gradient of its element, as when the base is constant
+    results = []
+    for L in (torch, xgrad):
+        x = _leaf(L, A, device)
+        y = x[0:1] * 2
+        e = y.expand(2, 4)
+        e[_index(L, [1, 0], device)] = x[1:] * 3
+        results.append((_np(y), _np(e)))
+        if L is xgrad:
+            (y * xgrad.asarray(A[0], device=device)).sum().backward()
+            expected = np.zeros_like(A)
+            expected[1:] = 3 * A[0]
+            assert_close(x.grad, expected)
+    for e, a in zip(*results):
+        assert_close(a, e)
+
+
+def test_fill_cuts_second_order(device):
+    # fill_/zero_ give the old values a zero gradient cut off from the graph (PyTorch's
+    # FillBackward): no 0 * inf from a later sqrt_ reaches the second-order gradient
+    def program(L, x, device):
+        y = x * 1.5
+        y.zero_()
+        y.sqrt_()
+        z = x * 1
+        z.fill_(0.0)
+        z.sqrt_()
+        return L.hypot(y, x), L.hypot(z, x)
+    _check(program, device)

@@ -279,6 +279,9 @@ def _fill_buffer(value):
 def _constant_like(self, value):
     """``value`` everywhere, as a function of ``self`` with a zero gradient (PyTorch's
     FillBackward; ``self * 0 + value`` would keep NaN and inf entries as NaN)."""
+    if self.dtype.is_floating_point or self.dtype.is_complex:
+        from ._tensor import unary
+        return unary(_views.FILL, self, {"value": value})
     nowhere = ns.zeros_like(self, dtype=_dtypes.bool_)
     return ns.where(nowhere, self, value)
 

@@ -381,6 +381,20 @@ COPY_SLICES = defop("copy_slices", _copy_slices_forward, _copy_slices_vjps, save
                     jvp=LINEAR, grad_name="CopySlices")
 
 
+def _fill_forward(xp, x, *, value):
+    return xp.full(tuple(x.shape), value, dtype=x.dtype, device=x.device)
+
+
+def _fill_zero_jvp(xp, tangents, out, x, *, value):
+    return xp.zeros_like(out)
+
+
+# ``x.fill_(v)``/``x.zero_()`` recorded: PyTorch's FillBackward, whose gradient for the old
+# values is a zero cut off from the graph (so no 0 * inf reaches a second-order gradient)
+FILL = defop("fill", _fill_forward, (lambda xp, g, out, x, *, value: xp.zeros_like(g),),
+             saves=(), jvp=_fill_zero_jvp, grad_name="FillBackward0")
+
+
 def _detach_forward(xp, x):
     return x
 
@@ -433,16 +447,74 @@ def _exclusive(root):
     return _getrefcount(data) == expected
 
 
-def _check_overlap(t):
-    """PyTorch refuses writes into a view where several elements share memory."""
+def _overlaps(t):
+    """Whether several elements of view ``t`` share one element of its root (an
+    expansion; an empty view overlaps nothing)."""
     for op, _ in t._chain:
         if op.name == "broadcast_to":
             layout = _layout(t._base, t._chain)
-            if layout is not None and all(layout[0]):  # (an empty region overlaps nothing)
+            if layout is not None and all(layout[0]):
                 for size, stride in zip(*layout):
                     if size > 1 and stride == 0:
-                        raise RuntimeError(OVERLAP_MESSAGE)
-            return
+                        return True
+            return False
+    return False
+
+
+def _check_overlap(t):
+    """PyTorch refuses writes into a view where several elements share memory."""
+    if _overlaps(t):
+        raise RuntimeError(OVERLAP_MESSAGE)
+
+
+def _write_positions(t, key, value):
+    """``t[key] = value`` (an advanced key; ``t`` an expanded view whose elements share
+    memory) as PyTorch's index_put on expanded memory: each written element of ``t``
+    is a position in the tensor ``p`` the expansion was taken from, and the values are
+    written there in the key's order, the last write of a position winning. Each value
+    gets the gradient of its position (PyTorch's CopySlices), overwritten or not."""
+    from ._tensor import _wrap, unary
+    from .ops.advanced_index import INDEX, check_value_dtype, plan_for
+    from .ops.creation_ops import astype
+    from .ops.manipulation import broadcast_to, reshape
+    T = _T
+    chain = t._chain
+    first = next(i for i, (op, _) in enumerate(chain) if op.name == "broadcast_to")
+    if any(op is DETACH or op is NO_GRAD_VIEW for op, _ in chain[first:]):
+        raise RuntimeError(OVERLAP_MESSAGE)  # (an expansion detached: not reproduced)
+    plan = plan_for(t, key)
+    check_value_dtype(plan, t.dtype, value)
+    dev = t._device
+    xp = dev.xp
+    p = t._base
+    for op, params in chain[:first]:  # the tensor expanded: a view of the same root
+        p = unary(op, p, params)
+    shape = tuple(p._data.shape)
+    n = 1
+    for s in shape:
+        n *= s
+    positions = xp.reshape(xp.arange(n, dtype=xp.int64, device=p._data.device), shape)
+    written = INDEX.forward(xp, _derive_data(xp, positions, chain[first:]), key=plan)
+    count = 1
+    for s in written.shape:
+        count *= s
+    if count == 0:
+        return t
+    flat = xp.reshape(written, (-1,))
+    if not shape:  # a 0-d p: written through p[None]
+        p = T.indexing.getitem(p, (None,))
+        shape = (1,)
+    index, stride = [], 1
+    for size in reversed(shape):
+        index.append(_wrap((flat // stride) % size, dev))
+        stride *= size
+    index.reverse()
+    if isinstance(value, T.Tensor):
+        if value.dtype != t.dtype:
+            value = astype(value, t.dtype)
+        value = reshape(broadcast_to(value, tuple(written.shape)), (-1,))
+    setitem(p, tuple(index), value)
+    return t
 
 
 def checked_result(t, result):
@@ -639,13 +711,10 @@ def setitem(t, key, value):
             return buf
         return inplace(w, (value,), lambda: _value_as(w, value), write_all)
     if t._base is not None:
-        if any(op.name == "broadcast_to" for op, _ in t._chain):
-            # PyTorch takes the basic part of the key first (a view, which may not
-            # overlap where the expansion does), then writes the advanced part into it
-            from .ops.advanced_index import plan_for
-            plan = plan_for(t, key)
-            if not plan.trivial and not plan.new_axes:
-                return setitem(indexing.getitem(t, plan.basic), plan.adv, value)
+        if any(op.name == "broadcast_to" for op, _ in t._chain) and _overlaps(t):
+            # several elements of t share one element of its root: PyTorch writes them
+            # one after the other (the last write wins), through the positions written
+            return _write_positions(t, key, value)
         return inplace(t, (value,), lambda: indexing.setitem_result(t, key, value), write)
     recorded = _GRAD.enabled and (t._requires_grad or getattr(value, "_requires_grad", False))
     if recorded:
