@@ -38,6 +38,23 @@ def _make_tensor(data, device, cow, requires_grad=False):
     return t
 
 
+def _fill(t, data, device, cow, requires_grad):
+    from .._tensor import _init
+    _init(t, data, device)
+    t._cow = cow
+    t._requires_grad = requires_grad
+    return t
+
+
+def _module_getattr(m, name):
+    d = m.__dict__
+    for store in ("_parameters", "_buffers", "_modules"):
+        s = d.get(store)
+        if s is not None and name in s:
+            return s[name]
+    return d.get(name)
+
+
 def _optimizer_snapshot(optimizer):
     return tuple(tuple((k, v) for k, v in g.items() if k != "params")
                  for g in optimizer.param_groups)
@@ -46,7 +63,9 @@ def _optimizer_snapshot(optimizer):
 class _Writer:
     def __init__(self):
         self.ns = {"IGN": ignore_fp_errors, "RST": restore_fp_errors, "MK": _make_tensor,
-                   "SNAP": _optimizer_snapshot, "_wrap": _wrap}
+                   "SNAP": _optimizer_snapshot, "_wrap": _wrap,
+                   "MKT": lambda cls, data, device, cow, rg: _fill(_new(cls), data, device, cow, rg),
+                   "MGA": _module_getattr}
         self._ids = {}
 
     def const(self, obj):
@@ -140,6 +159,8 @@ def _path_expr(path, w):
         return f"A[{path[1]}]"
     if kind == "ext":
         return w.const_ext(path[1])
+    if kind == "mod":
+        return f"MGA({w.const(path[1])}, {path[2]!r})"
     return f"{_path_expr(path[1], w)}._grad"
 
 
@@ -161,6 +182,8 @@ def build_program(trace, outputs, writebacks, name="fn"):
     for wb in writebacks:
         if wb[0] in ("data", "grad_new"):
             keep.add(wb[2])
+        elif wb[0] == "mod_new":
+            keep.add(wb[3])
     _output_slots(outputs, keep)
     frees = {}
     for s, i in last_use.items():
@@ -218,7 +241,18 @@ def build_program(trace, outputs, writebacks, name="fn"):
         _free(body, ind, (frees.get(i) or []) + defined_unused.get(i, []))
     # -- write-backs ------------------------------------------------------------------------------
     for wb in writebacks:
-        kind, path = wb[0], wb[1]
+        kind = wb[0]
+        if kind.startswith("mod_"):
+            m, attr = w.const(wb[1]), repr(wb[2])
+            if kind == "mod_pre":
+                value = _path_expr(wb[3], w)
+            elif kind == "mod_const":
+                value = w.const(wb[3])
+            else:
+                value = f"MKT({w.const(wb[7])}, s{wb[3]}, {w.const(wb[4])}, {wb[5]!r}, {wb[6]!r})"
+            body(f"{ind}setattr({m}, {attr}, {value})")
+            continue
+        path = wb[1]
         p = _path_expr(path, w)
         if kind == "data":
             body(f"{ind}{p}._data = s{wb[2]}")
@@ -255,6 +289,11 @@ def build_program(trace, outputs, writebacks, name="fn"):
             conds.append(f"{p}._grad is {'None' if expected else 'not None'}")
         elif kind == "rg":
             conds.append(f"{p}._requires_grad is {expected!r}")
+    for m, name, value in trace.module_guards:
+        if name is None:
+            conds.append(f"{w.const(m)}.__dict__.get('training') is {value!r}")
+        else:
+            conds.append(f"MGA({w.const(m)}, {name!r}) is {w.const(value)}")
     for opt in trace.optimizers:
         conds.append(f"SNAP({w.const(opt)}) == {w.const(_optimizer_snapshot(opt))}")
     gsrc = "def guard(A):\n    return " + (" and ".join(f"({c})" for c in conds) or "True") + "\n"

@@ -434,6 +434,7 @@ class Trace:
         self.infos = {}           # id(tensor) -> _Info, for tensors that existed before
         self.externals = []       # tensors bound by identity
         self.arg_pos = {}
+        self.args = list(arg_tensors)
         for i, t in enumerate(arg_tensors):
             self.arg_pos.setdefault(id(t), i)
         self.dyn = {}             # id(float) -> slot (results of host steps)
@@ -442,6 +443,9 @@ class Trace:
         self.optimizers = []
         self.unstable = None      # why the program cannot be cached (new persistent state)
         self._saved = None
+        self._module_saved = None
+        self.module_guards = []
+        self.module_sets = {}
         self._namespaces = {}
 
     # -- installation --------------------------------------------------------------------------
@@ -460,6 +464,7 @@ class Trace:
             dev.backend = proxy
             dev.xp = proxy.xp
         self._saved = saved
+        self._install_module_hooks()
         Tensor._data = _Hook(self, self._data_get, self._data_set)
         Tensor._grad = _Hook(self, self._grad_get, self._grad_set)
         Tensor._requires_grad = _Hook(self, self._rg_get, self._rg_set)
@@ -475,7 +480,52 @@ class Trace:
             dev.backend = backend
             dev.xp = xp
         self._saved = None
+        if self._module_saved is not None:
+            cls, call, getattr_, setattr_ = self._module_saved
+            cls.__call__, cls.__getattr__, cls.__setattr__ = call, getattr_, setattr_
+            self._module_saved = None
         _hooks.ACTIVE = None
+
+    def _install_module_hooks(self):
+        """Modules: their ``training`` flags, and which parameter, buffer or submodule an
+        attribute name gives, are guards; attributes assigned during the call are
+        write-backs."""
+        self._module_saved = None
+        self.module_guards = []    # (module, name, object) / (module, None, training)
+        self.module_sets = {}      # (id(module), name) -> module
+        mod = sys.modules.get("xgrad.nn.module")
+        if mod is None:
+            return
+        cls = mod.Module
+        call, getattr_, setattr_ = cls.__call__, cls.__getattr__, cls.__setattr__
+        self._module_saved = (cls, call, getattr_, setattr_)
+        self.module_getattr = getattr_
+        seen_calls = set()
+        seen_attrs = set()
+        trace = self
+
+        def call_hook(m, *args, **kwargs):
+            if id(m) not in seen_calls:
+                seen_calls.add(id(m))
+                trace._keep.append(m)
+                trace.module_guards.append((m, None, m.__dict__.get("training")))
+            return call(m, *args, **kwargs)
+
+        def getattr_hook(m, name):
+            value = getattr_(m, name)
+            key = (id(m), name)
+            if key not in seen_attrs:
+                seen_attrs.add(key)
+                trace._keep.append(m)
+                trace.module_guards.append((m, name, value))
+            return value
+
+        def setattr_hook(m, name, value):
+            key = (id(m), name)
+            seen_attrs.add(key)
+            trace.module_sets[key] = (m, name)
+            setattr_(m, name, value)
+        cls.__call__, cls.__getattr__, cls.__setattr__ = call_hook, getattr_hook, setattr_hook
 
     def namespace_for(self, value):
         module = type(value).__module__.partition(".")[0]
@@ -718,6 +768,19 @@ class Trace:
         return ("const", out)
 
     def _writebacks(self):
+        # a module attribute the call reads and then assigns (a buffer replaced by a new
+        # tensor): read through the module at replay, not bound by identity
+        if self.module_sets:
+            kept = []
+            for m, name, value in self.module_guards:
+                if name is not None and (id(m), name) in self.module_sets:
+                    info = self.infos.get(id(value))
+                    if info is not None and info.path[0] == "ext":
+                        info.path = ("mod", m, name)
+                        self._rebase(info)
+                    continue
+                kept.append((m, name, value))
+            self.module_guards = kept
         wb = []
         for info in list(self.infos.values()):
             t, path = info.tensor, info.path
@@ -752,6 +815,28 @@ class Trace:
                 wb.append(("vc", path, t._vc[0] - info.vc))
             if t._cow != info.cow:
                 wb.append(("cow", path, t._cow))
+        for m, name in self.module_sets.values():
+            value = m.__dict__.get(name, None)
+            if value is None and name not in m.__dict__:
+                try:
+                    value = self.module_getattr(m, name)
+                except AttributeError:
+                    continue
+            if isinstance(value, Tensor):
+                info = self.infos.get(id(value))
+                if info is not None:
+                    wb.append(("mod_pre", m, name, info.path))
+                elif id(value) in self._pre:
+                    wb.append(("mod_const", m, name, value))
+                else:
+                    data = _dget(value)
+                    if type(data) is not Tracer or value._grad_fn is not None:
+                        raise _Unsupported("a tensor assigned to a module attribute that is "
+                                           "not computed by recorded calls")
+                    wb.append(("mod_new", m, name, data.slot, value._device, value._cow,
+                               _rget(value), type(value)))
+            else:
+                wb.append(("mod_const", m, name, value))
         return wb
 
     def _sweep(self, out, writebacks):
@@ -766,6 +851,14 @@ class Trace:
                     t = self._resolve(w[1])
                     if t is not None and _gget(t) is not None:
                         accounted.add(id(_gget(t)))
+        for m, name in getattr(self, "module_sets", {}).values():
+            try:
+                value = (m.__dict__[name] if name in m.__dict__ else
+                         self.module_getattr(m, name))
+            except (AttributeError, KeyError):
+                continue
+            if isinstance(value, Tensor):
+                accounted.add(id(value))
         for info in self.infos.values():
             _untrace_tensor(info.tensor)
         alive = []
@@ -787,12 +880,30 @@ class Trace:
             self.unstable = (f"the function keeps {len(refs)} tensor(s) it creates "
                              f"(optimizer state, a module attribute, ...)")
 
+    def _rebase(self, info):
+        """Update the guards and inputs that name ``info``'s tensor by its old path."""
+        old = ("ext", self.externals.index(info.tensor))
+        new = info.path
+
+        def sub(path):
+            if path == old:
+                return new
+            if path[0] == "grad":
+                return ("grad", sub(path[1]))
+            return path
+        self.guards = [(sub(p), k, e) for p, k, e in self.guards]
+        self.inputs = [(s, sub(p)) for s, p in self.inputs]
+        for other in self.infos.values():
+            other.path = sub(other.path)
+
     def _resolve(self, path):
         kind = path[0]
         if kind == "arg":
-            return None
+            return self.args[path[1]]
         if kind == "ext":
             return self.externals[path[1]]
+        if kind == "mod":
+            return self.module_getattr(path[1], path[2])
         parent = self._resolve(path[1])
         return None if parent is None else _gget(parent)
 
