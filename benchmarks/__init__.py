@@ -1,5 +1,6 @@
 """Side-by-side benchmarks: xgrad against hand-written NumPy (the floor), PyTorch
-on one CPU thread (the bar) and HIPS autograd.
+on one CPU thread (the bar), HIPS autograd, and the compilers: ``xgrad.compile``,
+``torch.compile`` and ``jax.jit`` (optional: reported as not run where missing).
 
 Run ``python -m benchmarks`` (``--quick`` for a smoke run, ``--help`` for the
 rest). Every workload runs all its peers interleaved in one process and reports
@@ -16,3 +17,7 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 del _var
+# XLA (jax.jit, optional): one thread for Eigen; XLA still keeps a thread pool, which
+# is why ``python -m benchmarks`` also pins the process to one core.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")

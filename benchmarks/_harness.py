@@ -17,6 +17,7 @@ class Result:
     unit: str = "ms"
     per: int = 1           # W1 reports per op: the chain's length
     note: str = ""
+    missing: dict = field(default_factory=dict)  # peer -> why it did not run
 
     def scaled(self, peer: str) -> float:
         scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[self.unit]
@@ -45,6 +46,8 @@ def measure(workload: str, peers: dict, *, repeats: int, min_time: float, unit="
     ``clock``: wall time by default; ``time.process_time`` (the CPU time of this
     process) on a machine shared with other jobs, where wall time counts their turns.
     """
+    missing = {name: fn.reason for name, fn in peers.items() if hasattr(fn, "reason")}
+    peers = {name: fn for name, fn in peers.items() if name not in missing}
     loops = {}
     for name, fn in peers.items():
         fn()  # warm up: imports, caches, BLAS buffers
@@ -71,7 +74,8 @@ def measure(workload: str, peers: dict, *, repeats: int, min_time: float, unit="
     finally:
         if gc_was_enabled:
             gc.enable()
-    return Result(workload, {k: statistics.median(v) for k, v in samples.items()}, unit, per, note)
+    return Result(workload, {k: statistics.median(v) for k, v in samples.items()}, unit, per, note,
+                  missing)
 
 
 def format_table(results: list, peers_order: list, baseline: str = "xgrad") -> str:
@@ -90,3 +94,39 @@ def format_table(results: list, peers_order: list, baseline: str = "xgrad") -> s
                 row.append("-")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def format_floor_table(results: list, peers_order: list, floor: str = "numpy",
+                       targets: dict | None = None) -> str:
+    """A Markdown table of every peer's time and its ratio to the floor (measured
+    interleaved, in the same run), then the peers that did not run and why.
+    ``targets``: workload -> text, a last column (the compile targets)."""
+    peers = [p for p in peers_order if any(p in r.times or p in r.missing for r in results)]
+    peers += sorted({p for r in results for p in list(r.times) + list(r.missing)} - set(peers))
+    head = ["workload", "unit"] + peers + (["target (xgrad.compile)"] if targets else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        row = [r.workload, r.unit + ("/op" if r.per > 1 else "")]
+        for p in peers:
+            if p not in r.times:
+                row.append("n/a" if p in r.missing else "-")
+            elif p == floor or floor not in r.times:
+                row.append(f"{r.scaled(p):.3g}")
+            else:
+                row.append(f"{r.scaled(p):.3g} ({r.times[p] / r.times[floor]:.2f}x)")
+        if targets:
+            row.append(targets.get(r.workload, ""))
+        lines.append("| " + " | ".join(row) + " |")
+    notes = missing_notes(results)
+    if notes:
+        lines += ["", "Not run (n/a):", ""] + notes
+    return "\n".join(lines)
+
+
+def missing_notes(results: list) -> list:
+    """One line per (peer, reason) that kept a peer from running, with its workloads."""
+    by_reason = {}
+    for r in results:
+        for peer, reason in r.missing.items():
+            by_reason.setdefault((peer, reason), []).append(r.workload)
+    return [f"* {peer}: {reason} ({', '.join(ws)})" for (peer, reason), ws in by_reason.items()]

@@ -9,9 +9,17 @@ backward and an SGD update. Per step we record:
   thread every 0.5 ms: the peak inside a step, where graph and gradients live;
 * ``traced`` / ``traced_peak`` (NumPy-based peers only, from a second run): the
   bytes NumPy has allocated after the step and at the step's peak, from
-  ``tracemalloc`` (NumPy reports its array buffers to it; PyTorch does not).
+  ``tracemalloc`` (NumPy reports its array buffers to it; PyTorch does not);
+  ``traced_start``: the bytes alive when the step began, so
+  ``traced_peak - traced_start`` is what the step allocated on top of what it
+  found (its new memory: for ``xgrad.compile``'s steady-state replays, which
+  reuse their buffers, it should be nothing but a few Python objects).
 
 "Flat" means the numbers at the last step equal those after the first few.
+
+The ``xgrad.compile`` peer compiles the same step (forward, ``autograd.grad``,
+the SGD update under ``no_grad``) and is left out, with the reason, where this
+tree has no ``xgrad.compile``.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import sys
 
 SIZES = (1024, 1024, 1024, 10)
 BATCH = 256
-PEERS = ("numpy", "xgrad", "torch")
+PEERS = ("numpy", "xgrad", "xgrad.compile", "torch")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -63,6 +71,20 @@ def _step_fn(peer):
                     p -= lr * p.grad
                     p.grad = None
         return step
+    if peer == "xgrad.compile":
+        import xgrad
+        if getattr(xgrad, "compile", None) is None:
+            raise RuntimeError("not available: this tree has no xgrad.compile")
+        params = [xgrad.asarray(p.copy()).requires_grad_() for p in params0]
+        x, y = xgrad.asarray(x0), xgrad.asarray(y0)
+
+        @xgrad.compile
+        def compiled_step(x, y, *params):
+            grads = xgrad.autograd.grad(W.mlp_loss_xgrad(params, x, y), params)
+            with xgrad.no_grad():
+                for p, g in zip(params, grads):
+                    p -= lr * g
+        return lambda: compiled_step(x, y, *params)
     if peer == "torch":
         import torch
         torch.set_num_threads(1)
@@ -112,12 +134,13 @@ def run_peer(peer: str, steps: int, mode: str = "rss") -> dict:
     tracemalloc's own bookkeeping inflates the RSS, hence the separate run)."""
     import tracemalloc
     step = _step_fn(peer)
-    series = {"rss": [], "peak_rss": [], "traced": [], "traced_peak": []}
+    series = {"rss": [], "peak_rss": [], "traced": [], "traced_peak": [], "traced_start": []}
     before = _rss()
     if mode == "traced":
         tracemalloc.start()
         for _ in range(steps):
             tracemalloc.reset_peak()
+            series["traced_start"].append(tracemalloc.get_traced_memory()[0])
             step()
             current, peak = tracemalloc.get_traced_memory()
             series["traced"].append(current)
@@ -144,8 +167,10 @@ def measure(steps: int = 200, peers=PEERS) -> list:
             proc = subprocess.run([sys.executable, "-m", "benchmarks.memory", peer, str(steps),
                                    mode], capture_output=True, text=True)
             if proc.returncode != 0:
-                print(f"W5: {peer} failed: {proc.stderr.strip().splitlines()[-1:]}",
-                      file=sys.stderr)
+                last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+                print(f"W5: {peer} failed: {last}", file=sys.stderr)
+                results.append({"peer": peer, "error": last})
+                result = None
                 break
             run = json.loads(proc.stdout.strip().splitlines()[-1])
             if result is None:
@@ -159,7 +184,11 @@ def measure(steps: int = 200, peers=PEERS) -> list:
 
 
 def summarize(result: dict) -> dict:
-    """Peak growth over the pre-training footprint, and drift between early and last steps."""
+    """Peak growth over the pre-training footprint, and drift between early and last steps;
+    ``step_new_KiB``: the median, over the second half of the steps, of what one step
+    allocated on top of what it found (traced peak minus traced bytes at its start)."""
+    if "error" in result:
+        return {"peer": result["peer"], "error": result["error"]}
     s, before = result["series"], result["before"]
     early = min(10, len(s["rss"]) - 1)
     out = {
@@ -172,6 +201,10 @@ def summarize(result: dict) -> dict:
         out["traced_peak_MiB"] = max(s["traced_peak"]) / 2**20
         out["traced_drift_MiB"] = (s["traced"][-1] - s["traced"][early]) / 2**20
         out["traced_peak_drift_MiB"] = (s["traced_peak"][-1] - s["traced_peak"][early]) / 2**20
+        if s.get("traced_start"):
+            half = len(s["traced_peak"]) // 2
+            new = sorted(p - b for p, b in zip(s["traced_peak"][half:], s["traced_start"][half:]))
+            out["step_new_KiB"] = new[len(new) // 2] / 2**10
     return out
 
 

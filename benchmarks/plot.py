@@ -11,7 +11,9 @@ def plot(results: list, memory: list, path: str) -> None:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     w1 = [r for r in results if r.workload.startswith("W1")]
-    peers = ["numpy", "xgrad", "torch", "autograd"]
+    order = ["numpy", "xgrad", "xgrad.compile", "torch", "torch.compile",
+             "torch.compile[aot_eager]", "jax.jit", "autograd"]
+    peers = [p for p in order if any(p in r.times for r in w1)]
     width = 0.8 / len(peers)
     for i, peer in enumerate(peers):
         xs = [j + i * width for j, r in enumerate(w1) if peer in r.times]
@@ -26,6 +28,8 @@ def plot(results: list, memory: list, path: str) -> None:
     ax1.legend(fontsize=8)
 
     for m in memory:
+        if "series" not in m:  # a peer that could not run (listed in the table)
+            continue
         steps = range(1, len(m["series"]["rss"]) + 1)
         ax2.plot(steps, [(v - m["before"]) / 2**20 for v in m["series"]["peak_rss"]],
                  label=f"{m['peer']} peak RSS in step")
