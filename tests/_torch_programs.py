@@ -46,7 +46,6 @@ import numpy as np
 # tag the generator checks before it emits a statement of that kind (see FEATURES).
 # Remove an entry as soon as the owning agent's fix lands (docs/differential.md tracks them).
 _COMMON = {
-    "write_detached": "views agent: a write into x.detach() does not reach x (PyTorch: shared data)",
     "std_of_equal_values": "numerical: std of equal values is exactly 0 in PyTorch (gradient "
                            "masked to 0) but rounding noise (1e-17) in NumPy's two-pass variance, "
                            "where the derivative 1/std is singular",

@@ -745,3 +745,58 @@ def test_fill_cuts_second_order(device):
         z.sqrt_()
         return L.hypot(y, x), L.hypot(z, x)
     _check(program, device)
+
+
+def _writes_through_detach(L, x, device):
+    # a write into x.detach() reaches x and every view of x, unrecorded in x's graph;
+    # a recorded write into a view of the detached tensor d joins d's graph (PyTorch:
+    # a view of a non-differentiable view is a differentiable view of it)
+    p = x[2, 3] * 1                     # (a value that requires grad)
+    y = x * 2
+    v = y[1]
+    d = y.detach()
+    d2 = d[0]                           # taken before the write: gets d's new graph
+    w = d[1]
+    w.mul_(p)                           # v sees it; d, d2, w join p's graph
+    d[2, :2] = p * p
+    y.detach()[0][1] = 4.0              # through a temporary detach
+    e = d.t()[1:]
+    e.add_(p ** 2)
+    with L.no_grad():
+        d[2, 3] = -1.0                  # unrecorded
+    y[2, 2] = x[0, 0] * 3               # a recorded write into y: d sees the value
+    return y, v, d, d2, w, e
+
+
+def test_writes_through_detach(device):
+    _check(_writes_through_detach, device)
+
+
+def test_write_through_detach_of_a_leaf(device):
+    def program(L, x, device):
+        p = x[0, 0] * 1
+        z = x * 1
+        d = x.detach()
+        d[1].mul_(p)                    # x (a leaf) sees it; its grad_fn stays None
+        d[2, 1:3] = 0.5
+        return z, d, x[1] * 1
+    results = []
+    for L in (torch, xgrad):
+        x = _leaf(L, A, device)
+        outs = program(L, x, device)
+        assert x.grad_fn is None and outs[1].requires_grad
+        (outs[1] * outs[1]).sum().backward()   # (the graph of d: through p only)
+        results.append([_np(o) for o in outs] + [_np(x), _np(x.grad)])
+    for e, a in zip(*results):
+        assert_close(a, e)
+
+
+def test_detach_then_expand_write(device):
+    def program(L, x, device):
+        p = x[0, 0] * 1
+        y = x[0:1] * 2
+        d = y.detach()
+        e = d.expand(3, 4)
+        e[_index(L, [0, 2], device)] = p        # joins d's graph, written into y's data
+        return y, d, e
+    _check(program, device)

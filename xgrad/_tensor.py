@@ -37,7 +37,7 @@ class Tensor:
 
     __slots__ = ("_data", "_device", "_requires_grad", "_grad_fn", "_output_nr", "_grad",
                  "_vc", "_hooks", "_base", "_retains_grad", "_cow", "_acc", "_fw",
-                 "_chain", "_views", "__weakref__")
+                 "_chain", "_views", "_gbase", "__weakref__")
 
     def __init__(self, data, *, dtype=None, device=None, requires_grad=False):
         from ._creation import tensor
@@ -97,7 +97,7 @@ class Tensor:
         data) and has no registry of views nor a cached gradient accumulator."""
         state = {name: getattr(self, name) for name in Tensor.__slots__
                  if name != "__weakref__" and hasattr(self, name)}
-        state["_views"] = state["_acc"] = state["_base"] = state["_chain"] = None
+        state["_views"] = state["_acc"] = state["_base"] = state["_chain"] = state["_gbase"] = None
         return None, state
 
     # -- autograd metadata -----------------------------------------------
@@ -175,7 +175,7 @@ class Tensor:
             for ref in self._views:
                 v = ref()
                 if v is not None and v._base is self:
-                    v._base = None
+                    v._base = v._gbase = None
             self._views = None
         self._data = value._data
         self._device = value._device
@@ -400,6 +400,7 @@ def _init(t, data, device):
     t._fw = None  # forward-mode tangents {level: tangent} (autograd.forward_ad)
     t._views = None  # a root's live views, and a view's chain of view ops (xgrad._views)
     t._chain = None
+    t._gbase = None  # a view below a detach(): the detached tensor (xgrad._views)
 
 
 def _wrap(data, device) -> Tensor:
@@ -427,6 +428,7 @@ def from_graph(data, device, node, output_nr: int = 0) -> Tensor:
     t._fw = None
     t._views = None
     t._chain = None
+    t._gbase = None
     return t
 
 

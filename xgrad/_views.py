@@ -90,6 +90,10 @@ def attach(t, a, op, params):
     t._base = root
     t._chain = chain
     t._vc = root._vc
+    if base is not None and a._chain[-1][0] is DETACH:
+        t._gbase = a  # a view of a detach() result: the graph it joins is that tensor's
+    elif base is not None and op is not DETACH:
+        t._gbase = a._gbase
     if _DERIVING[0]:
         return  # (a re-derivation's intermediate: not registered)
     views = root._views
@@ -140,6 +144,50 @@ def _has_detach(chain):
         if op is DETACH or op is NO_GRAD_VIEW:
             return True
     return False
+
+
+def _graph_base(t):
+    """``(g, sub)``: the tensor whose graph a recorded write into view ``t`` joins,
+    and the chain from ``g`` to ``t``. Below a ``detach()`` that is the detached
+    tensor (PyTorch: a view of a non-differentiable view is a differentiable view of
+    it), else the root; ``g`` is None where the detached tensor is no longer alive."""
+    chain = t._chain
+    k = -1
+    for i, (op, _) in enumerate(chain):
+        if op is DETACH:
+            k = i
+    if k < 0:
+        return t._base, chain
+    if k == len(chain) - 1:
+        return t, ()
+    g = t._gbase
+    if g is None or g._base is not t._base or len(g._chain) != k + 1:
+        return None, chain[k + 1:]
+    return g, chain[k + 1:]
+
+
+def _rederive_graph_under(g, root):
+    """After a recorded write joined detached tensor ``g``'s graph: the live views of
+    ``root`` taken from ``g`` get their ``grad_fn`` from ``g``'s new graph position
+    (their data already follows the root)."""
+    from ._tensor import unary
+    for v in _live(root):
+        if v is g or v._gbase is not g:
+            continue
+        gg, sub = _graph_base(v)
+        if gg is not g:
+            continue
+        _DERIVING[0] = True
+        try:
+            t = g
+            for op, params in sub:
+                t = unary(op, t, params)
+        finally:
+            _DERIVING[0] = False
+        v._data = t._data
+        v._grad_fn = t._grad_fn
+        v._output_nr = t._output_nr
+        v._requires_grad = t._requires_grad
 
 
 def run_chain(xp, data, chain):
@@ -486,8 +534,10 @@ def _write_positions(t, key, value):
     check_value_dtype(plan, t.dtype, value)
     dev = t._device
     xp = dev.xp
-    p = t._base
-    for op, params in chain[:first]:  # the tensor expanded: a view of the same root
+    p, sub = _graph_base(t)  # (below a detach(): from the detached tensor, as its graph)
+    if p is None:
+        p, sub = t._base, chain
+    for op, params in sub[:len(sub) - len(chain) + first]:  # the tensor expanded: a view
         p = unary(op, p, params)
     shape = tuple(p._data.shape)
     n = 1
@@ -553,13 +603,25 @@ def inplace_view(t, others, compute, write):
     if _GRAD.enabled and root._requires_grad and any(op is NO_GRAD_VIEW for op, _ in chain):
         raise RuntimeError(NO_GRAD_VIEW_MESSAGE)
     if recorded and detached:
-        # a write through detach(): autograd sees only the detached tensor (PyTorch's
-        # non-differentiable view); the root's data changes unrecorded
+        # a write through detach(): the root's data changes unrecorded; autograd sees the
+        # write on the detached tensor (PyTorch's non-differentiable view, whose own
+        # views are differentiable views of it) and on its views
+        g, sub = _graph_base(t)
+        if g is not None and g is not t and g._grad_fn is None and g._requires_grad:
+            raise RuntimeError(LEAF_VIEW_MESSAGE)
         result = checked_result(t, compute())
+        if g is not None and g is not t:
+            shape = tuple(result._data.shape)
+            from ._tensor import apply
+            graph = apply(COPY_SLICES, (g, result), {"chain": sub, "shape": shape})
+        else:
+            g, graph = t, result
         _write_unrecorded(root, chain, result._data, None)
-        t._requires_grad = result._requires_grad
-        t._grad_fn = result._grad_fn
-        t._output_nr = result._output_nr
+        g._requires_grad = graph._requires_grad
+        g._grad_fn = graph._grad_fn
+        g._output_nr = graph._output_nr
+        graph = result = None
+        _rederive_graph_under(g, root)
         return t
     if recorded:
         if root._grad_fn is None and root._requires_grad:
