@@ -83,12 +83,13 @@ def machine() -> dict:
         pass
     info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "xgrad": getattr(xgrad, "__version__", "?")}
-    for lib in ("torch", "autograd", "cupy"):
+    for lib in ("torch", "autograd", "jax", "cupy"):
         try:
             mod = __import__(lib)
             info[lib] = getattr(mod, "__version__", None) or _dist_version(lib)
         except ImportError:
             pass
+    info["head"] = _git_head()
     try:
         from threadpoolctl import threadpool_info
         info["blas"] = ", ".join(f"{p['internal_api']} {p['version']} ({p['num_threads']} thread)"
@@ -96,6 +97,20 @@ def machine() -> dict:
     except ImportError:
         pass
     return info
+
+
+def _git_head() -> str:
+    """The commit measured, and whether xgrad/ had uncommitted changes then."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import subprocess
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "xgrad"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return head + (" + uncommitted changes in xgrad/" if dirty else "") if head else "?"
 
 
 def _dist_version(name):
@@ -137,9 +152,16 @@ def run_cpu(args) -> list:
 
 
 def _compiled_peers(args):
-    """Which compiled peers the CPU run adds (all, unless --no-compiled)."""
+    """Which compiled peers the CPU run adds (all, unless --no-compiled or --compiled)."""
     if args.no_compiled:
         return {name: "left out (--no-compiled)" for name in W.COMPILED}
+    if args.compiled:
+        chosen = args.compiled.split(",")
+        unknown = set(chosen) - set(W.COMPILED)
+        if unknown:
+            raise SystemExit(f"--compiled: unknown peers {sorted(unknown)}; "
+                             f"choose from {', '.join(W.COMPILED)}")
+        return {n: None if n in chosen else "left out (--compiled)" for n in W.COMPILED}
     return W.COMPILED
 
 
@@ -230,6 +252,9 @@ def main(argv=None) -> None:
                              "checks the plan, not the speed) and nothing else")
     parser.add_argument("--no-compiled", action="store_true",
                         help="leave out xgrad.compile, torch.compile and jax.jit")
+    parser.add_argument("--compiled", metavar="PEERS",
+                        help="only these compiled peers, e.g. xgrad.compile,jax.jit "
+                             "(torch.compile takes minutes to compile)")
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin the process to one core (pinned by default: XLA "
                              "keeps a thread pool whatever its flags say)")

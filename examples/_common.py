@@ -89,16 +89,21 @@ def train_classifier(model, data, epochs, lr, batch_size, quick, reshape=None, c
         train_step = xgrad.compile(train_step)
     history = {"loss": [], "train_acc": [], "test_acc": []}
     steps, step_time = 0, 0.0
+    traced, traced_time = 0, 0.0  # compiled: the calls that traced (not replays)
     for epoch in range(epochs):
         total, seen = 0.0, 0  # the running loss stays on the device: no sync per batch
         bar = tqdm(list(batches(len(x_tr), batch_size, x_tr.device)),
                    desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=quick)
         for step, idx in enumerate(bar):
             xb, yb = xgrad.take(x_tr, idx, axis=0), xgrad.take(y_tr, idx, axis=0)
+            traces = getattr(train_step, "traces", 0)
             started = time.perf_counter()
             loss = train_step(xb, yb)
-            step_time += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            step_time += elapsed
             steps += 1
+            if getattr(train_step, "traces", 0) != traces:
+                traced, traced_time = traced + 1, traced_time + elapsed
             total = total + loss * len(idx)
             seen += len(idx)
             if step % 10 == 9:
@@ -112,6 +117,11 @@ def train_classifier(model, data, epochs, lr, batch_size, quick, reshape=None, c
     history["steps_per_s"] = steps / step_time if step_time else float("nan")
     print(f"{steps} training steps ({'compiled' if compile else 'eager'}): "
           f"{history['steps_per_s']:.0f} steps/s")
+    if compile:
+        replays = steps - traced
+        rate = replays / (step_time - traced_time) if replays and step_time > traced_time else 0
+        print(f"  {traced} traced ({traced_time:.2f} s), {replays} replayed: {rate:.0f} steps/s; "
+              f"{train_step.cache_info() if hasattr(train_step, 'cache_info') else ''}")
     return history
 
 
