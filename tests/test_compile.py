@@ -476,3 +476,68 @@ def test_module_buffer_assignment_is_written_back(device):
         assert _same(cf(x), m1(x))
         assert _same(m1.total, m2.total)
     assert cf.cache_info()["programs"] == 1
+
+
+# -- buffers ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("min_bytes", [0, 4096])
+def test_buffers_are_reused_between_replays(device, rng, min_bytes, monkeypatch):
+    from xgrad._compile import _program
+    monkeypatch.setattr(_program, "BUFFER_MIN_BYTES", min_bytes)
+    w = make(rng.standard_normal(2000), device, dtype=xgrad.float32, requires_grad=True)
+
+    def f(x):
+        w.grad = None
+        y = xgrad.tanh(x * w) + x
+        z = (xgrad.sin(y) * y - x).sum()
+        z.backward()
+        return z.detach()
+
+    cf = xgrad.compile(f)
+    x = make(rng.standard_normal(2000), device, dtype=xgrad.float32)
+    cf(x)
+    prog = cf.programs()[0]
+    if device.type != "cpu":
+        assert prog.buffers == []  # only NumPy's ufuncs write into buffers
+        return
+    assert prog.buffers and "out=B" in prog.source
+    ids = [id(b) for b in prog.buffers]
+    for _ in range(3):
+        x = make(rng.standard_normal(2000), device, dtype=xgrad.float32)
+        z = cf(x)
+        g = w.grad
+        assert _same(z, f(x)) and _same(g, w.grad)  # (f ran eagerly: compare its results)
+        assert [id(b) for b in prog.buffers] == ids
+        # results handed out (outputs, .grad) never live in a buffer
+        assert all(not np.shares_memory(g._data, b) for b in prog.buffers)
+
+
+def test_steady_state_replays_allocate_nothing_new(device, rng):
+    import tracemalloc
+    if device.type != "cpu":
+        pytest.skip("buffers are reused on writable backends (NumPy) only")
+    n = 1 << 16
+    x = make(rng.standard_normal(n), device, dtype=xgrad.float64)
+
+    def f(x):
+        y = x
+        for _ in range(10):
+            y = xgrad.tanh(y) * x + 1.0
+        return (y * y).sum()
+
+    cf = xgrad.compile(f)
+    for _ in range(3):
+        cf(x)
+    tracemalloc.start()
+    try:
+        cf(x)
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            cf(x)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # no array of the program's size is allocated (eager mode allocates 30 of them)
+    assert peak - base < n * 8 // 2, (peak - base)
+    assert current - base < 4096

@@ -12,11 +12,32 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .._tensor import Tensor, _wrap
 from ..backends._numpy import ignore_fp_errors, restore_fp_errors
 from ._trace import Ref, _BINARY, _UNARY, OPS
 
-__all__ = ["Program", "build_program"]
+__all__ = ["Program", "build_program", "REUSE_BUFFERS"]
+
+#: Whether NumPy programs write their elementwise results into buffers kept between replays.
+REUSE_BUFFERS = True
+#: Results smaller than this stay out of buffers: NumPy recycles small allocations itself, and
+#: ``out=`` costs a keyword argument per call (about 50 ns, a tenth of a tiny ufunc call).
+BUFFER_MIN_BYTES = 4096
+
+# operators that are NumPy ufuncs on ndarrays (what ``a + b`` calls), for ``out=``
+_OP_UFUNC = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
+             "floordiv": np.floor_divide, "mod": np.remainder, "and": np.bitwise_and,
+             "or": np.bitwise_or, "xor": np.bitwise_xor, "lt": np.less, "le": np.less_equal,
+             "gt": np.greater, "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal,
+             "neg": np.negative, "pos": np.positive, "invert": np.invert, "abs": np.absolute}
+# functions whose result is always a new array (never a view or one of their inputs)
+_FRESH = frozenset(("sum", "mean", "prod", "max", "min", "std", "var", "matmul", "vecdot",
+                    "tensordot", "where", "concat", "stack", "zeros_like", "ones_like",
+                    "empty_like", "full_like", "cumulative_sum", "argmax", "argmin", "any",
+                    "all", "sort", "argsort", "clip", "einsum", "dot", "outer"))
+_NUMBERS = (bool, int, float, complex)
 
 _new = object.__new__
 
@@ -189,6 +210,10 @@ def build_program(trace, outputs, writebacks, name="fn"):
     for s, i in last_use.items():
         if s not in keep:
             frees.setdefault(i, []).append(s)
+    assign, sizes = _plan_buffers(trace, steps, keep, last_use) if REUSE_BUFFERS else ({}, [])
+    buffers = [np.empty(shape, dtype) for shape, dtype in sizes]
+    for b, buf in enumerate(buffers):
+        w.ns[f"B{b}"] = buf
     defined_unused = {}
     lines = []
     body = lines.append
@@ -202,7 +227,10 @@ def build_program(trace, outputs, writebacks, name="fn"):
     for i, step in enumerate(steps):
         kind = step.kind
         target = _pattern(step.out)
-        if kind == "call" or kind == "const":
+        if i in assign:
+            uf = _ufunc_of(step)
+            expr = f"{w.const(uf)}({w.call_args(step.args, None)}, out=B{assign[i]})"
+        elif kind == "call" or kind == "const":
             expr = f"{w.const(step.fn)}({w.call_args(step.args, step.kwargs)})"
         elif kind == "host":
             expr = f"{w.const(step.fn)}(*{w.const(step.args)})"
@@ -304,8 +332,78 @@ def build_program(trace, outputs, writebacks, name="fn"):
     prog.guard = w.ns["guard"]
     prog.source = src + gsrc
     prog.nsteps = len(steps)
-    prog.buffers = None
+    prog.buffers = buffers
     return prog
+
+
+def _ufunc_of(step):
+    """The NumPy ufunc a step calls with positional array/number arguments only, or None."""
+    if step.kind == "op":
+        fn = _OP_UFUNC.get(step.fn)
+    elif step.kind == "call" and isinstance(step.fn, np.ufunc) and not step.kwargs:
+        fn = step.fn
+        if fn.nout != 1 or fn.nin != len(step.args):
+            return None
+    else:
+        return None
+    if fn is None or not all(type(a) is Ref or type(a) in _NUMBERS for a in step.args):
+        return None
+    return fn
+
+
+def _nbytes(meta):
+    n = meta[1].itemsize
+    for d in meta[0]:
+        n *= d
+    return n
+
+
+def _plan_buffers(trace, steps, keep, last_use):
+    """{step index: buffer number} and the buffers' (shape, dtype): each elementwise NumPy
+    result that nothing can alias (its readers are ufuncs, in-place updates or functions
+    that return new arrays; not an output or write-back) is written with ``out=`` into a
+    buffer kept between replays; buffers are shared by slots whose lives do not overlap."""
+    meta = trace.meta
+    producer = {}
+    for i, step in enumerate(steps):
+        if type(step.out) is Ref and step.out.slot in meta and meta[step.out.slot][0] != () \
+                and _nbytes(meta[step.out.slot]) >= BUFFER_MIN_BYTES and _ufunc_of(step) is not None:
+            producer[step.out.slot] = i
+    safe = set(producer) - keep
+    for step in steps:
+        if type(step.out) is tuple and len(step.out) == 2 and step.out[0] == "same":
+            safe.discard(step.out[1])
+        kind = step.kind
+        if kind in ("op", "iop", "setitem") or (kind == "call" and (
+                _ufunc_of(step) is not None or getattr(step.fn, "__name__", "") in _FRESH)):
+            if kind == "call" and step.kwargs and "out" in step.kwargs:
+                for s in _refs(step.kwargs, []):
+                    safe.discard(s)
+            continue
+        for s in _refs(step.args, []) + _refs(step.kwargs, []):
+            safe.discard(s)
+    dying = {}
+    for s in safe:
+        dying.setdefault(last_use.get(s, producer[s]), []).append(s)
+    pool, sizes, assign, held = {}, [], {}, {}
+    for i, step in enumerate(steps):
+        for s in dying.get(i, ()):
+            if s in held and producer[s] != i:
+                b = held.pop(s)
+                pool.setdefault(sizes[b], []).append(b)
+        if type(step.out) is Ref and step.out.slot in safe:
+            s = step.out.slot
+            key = meta[s]
+            free = pool.get(key)
+            b = free.pop() if free else None
+            if b is None:
+                b = len(sizes)
+                sizes.append(key)
+            assign[i] = b
+            held[s] = b
+            if last_use.get(s, i) == i:  # never read: free again at once
+                pool.setdefault(key, []).append(held.pop(s))
+    return assign, sizes
 
 
 def _free(body, ind, slots):

@@ -429,6 +429,7 @@ class Trace:
         self.name = name
         self.steps = []
         self.nslots = 0
+        self.meta = {}            # slot -> (shape, dtype) of the NumPy arrays
         self.inputs = []          # (slot, path)
         self.guards = []          # (path, kind, expected)
         self.infos = {}           # id(tensor) -> _Info, for tensors that existed before
@@ -549,6 +550,8 @@ class Trace:
     def new_tracer(self, value):
         slot = self.nslots
         self.nslots = slot + 1
+        if type(value) is np.ndarray:  # (what buffer reuse needs to know of a slot)
+            self.meta[slot] = (value.shape, value.dtype)
         return Tracer(value, slot, self)
 
     def template(self, x):
