@@ -90,3 +90,22 @@ def test_quick_from_environment(monkeypatch, examples_path):
     assert _common.parse_args("d").quick
     monkeypatch.setenv("XGRAD_QUICK", "0")
     assert not _common.parse_args("d").quick
+
+
+def test_mlp_digits_compile_matches_eager(device, monkeypatch, examples_path, tmp_path, capsys):
+    """``--compile`` trains the same model as eager mode (same seed, same dropout draws)."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("tqdm")
+    pytest.importorskip("matplotlib")
+    if getattr(xgrad, "compile", None) is None:
+        pytest.skip("this xgrad has no xgrad.compile")
+    results = []
+    for extra in ([], ["--compile"]):
+        run_example("mlp_digits.py", device, "--out", str(tmp_path / "p.png"), *extra,
+                    monkeypatch=monkeypatch)
+        text = capsys.readouterr().out
+        results.append([line for line in text.splitlines()
+                        if line.startswith(("epoch", f"device {device}: test accuracy"))])
+        assert ("(compiled)" if extra else "(eager)") in text
+    eager, compiled = results
+    assert [r.split(" in ")[0] for r in compiled] == [r.split(" in ")[0] for r in eager]
