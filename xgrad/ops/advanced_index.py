@@ -610,11 +610,14 @@ _TORCH_NAMES = {"bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short
 
 def check_value_dtype(plan: IndexPlan, dtype, values) -> None:
     """PyTorch's RuntimeError for a value tensor of another dtype than the written
-    tensor (a 0-d value written through boolean masks only is cast, as PyTorch does)."""
+    tensor. Cast instead, as PyTorch does: a one-element value (of any shape) written
+    through a single boolean mask (PyTorch's index_put dispatches that to masked_fill),
+    and a 0-d value written through boolean masks only."""
     if not isinstance(values, Tensor) or values.dtype == dtype:
         return
-    masks_only = all(not _is_array(k) or "bool" in str(k.dtype) for k in plan.adv)
-    if values.ndim == 0 and masks_only and plan.dims:
+    arrays = [k for k in plan.adv if _is_array(k)]
+    masks_only = all("bool" in str(k.dtype) for k in arrays)
+    if plan.dims and masks_only and (values.ndim == 0 or (len(arrays) == 1 and values.numel() == 1)):
         return
     name = lambda d: _TORCH_NAMES.get(d.name, d.name)  # noqa: E731
     raise RuntimeError("Index put requires the source and destination dtypes match, got "
