@@ -1,7 +1,8 @@
 """Regressions found by running SciPy's, scikit-learn's and array-api-extra's test
 suites on xgrad (issue 13): NumPy integer axes, tile's result, moveaxis's range
 check, ``__array__``'s ``copy``, NumPy ufuncs on tensors, NumPy's floating-point
-warnings, a one-element value of another dtype written through a mask. Each runs on every device."""
+warnings, a one-element value of another dtype written through a mask, two-operand
+special functions' promotion. Each runs on every device."""
 
 import warnings
 
@@ -376,3 +377,36 @@ def test_one_element_value_through_mask_gradient(device):
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy())
     np.testing.assert_allclose(v.grad.numpy(), vt.grad.numpy())
 
+
+# -- two-operand special functions promote their operands together (SciPy's xlogy, rel_entr)
+@pytest.mark.parametrize("fn", ["xlogy", "xlog1py", "zeta"])
+@pytest.mark.parametrize("dtypes", [("int64", "float32"), ("float32", "int64"), ("bool", "float32"),
+                                    ("int32", "int64"), ("int64", "float64")])
+def test_special_binary_promotes_like_pytorch(device, fn, dtypes):
+    """``xlogy(int64, float32)`` is float32 in PyTorch whatever the default float
+    dtype; xgrad cast each integer operand to the default float first (float64)."""
+    old_t, old_x = torch.get_default_dtype(), xgrad.get_default_dtype()
+    a, b = np.array([3, 1]), np.array([0.5, 2.0]) if "float" in dtypes[1] else np.array([2, 3])
+    if dtypes[0] == "bool":
+        a = np.array([True, False])
+    try:
+        for default in ("float32", "float64"):
+            torch.set_default_dtype(getattr(torch, default))
+            xgrad.set_default_dtype(getattr(xgrad, default))
+            ta = torch.tensor(a, dtype=getattr(torch, dtypes[0]))
+            tb = torch.tensor(b, dtype=getattr(torch, dtypes[1]))
+            expected = getattr(torch.special, fn)(ta, tb)
+            out = getattr(xgrad.special, fn)(make(a, device, dtype=getattr(xgrad, dtypes[0])),
+                                             make(b, device, dtype=getattr(xgrad, dtypes[1])))
+            assert str(out.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1], default
+            np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    finally:
+        torch.set_default_dtype(old_t)
+        xgrad.set_default_dtype(old_x)
+
+
+def test_special_binary_mixed_dtypes_gradient(device):
+    y = make([0.5, 2.0, 3.0], device, dtype=xgrad.float64, requires_grad=True)
+    k = make([3, 1, 2], device, dtype=xgrad.int64)
+    assert xgrad.special.xlogy(k, y).dtype == xgrad.float64
+    assert gradcheck(lambda t: xgrad.special.xlogy(k, t) + xgrad.special.xlog1py(k, t), (y,))

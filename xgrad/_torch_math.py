@@ -162,9 +162,15 @@ def xlogy(input, other):
 
 def _float_pair(a, b):
     """Two operands as float tensors on one device (a Python number takes the
-    other operand's dtype, as in PyTorch)."""
+    other operand's dtype, as in PyTorch). Two tensors promote together first, then
+    to a float: ``int64`` with ``float32`` is float32, as in PyTorch (not the default
+    float dtype the integer alone would get)."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         return _float(a), _float(b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        from ._promotion import float_result, result_type
+        dt = float_result(result_type(a, b))
+        return (a if a.dtype == dt else astype(a, dt)), (b if b.dtype == dt else astype(b, dt))
     ref = _float(a if isinstance(a, Tensor) else b)
     def conv(v):
         if isinstance(v, Tensor):
@@ -583,11 +589,18 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return _topk(values, idx)
 
 
+def _nonempty_dim(x, d, name):
+    """PyTorch's IndexError for a reduction without identity over an empty ``dim``."""
+    if x.ndim and x.shape[d] == 0:
+        raise IndexError(f"{name}: Expected reduction dim {d} to have non-zero size.")
+
+
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The ``k``-th smallest element along ``dim`` (k counts from 1): (values, indices)."""
     x = _t(input)
     x1 = _at_least_1d(x)
     d = _one_dim(x, dim)
+    _nonempty_dim(x, d, "kthvalue()")
     n = x1.shape[d]
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
@@ -659,7 +672,9 @@ def _median_impl(input, dim, keepdim, ignore_nan, cls):
     if dim is None:
         flat = reshape(x, (-1,))
         if flat.shape[0] == 0:
-            raise IndexError("median() input tensor cannot be empty")
+            if not x.dtype.is_inexact:  # (PyTorch returns an arbitrary integer)
+                raise IndexError("median() input tensor cannot be empty")
+            return R.sum(x) * float("nan")  # PyTorch: nan, a gradient of zeros
         pos, order = _median_positions(flat, 0, ignore_nan)
         v = take_along_axis(flat, take_along_axis(order, pos, axis=0), axis=0)
         v = _const(reshape(v, ()))
@@ -671,6 +686,7 @@ def _median_impl(input, dim, keepdim, ignore_nan, cls):
         return v + R.sum(where(same, x - where(same, _const(x), 0), 0.0)) / count
     x1 = _at_least_1d(x)
     d = _one_dim(x, dim)
+    _nonempty_dim(x, d, "median()")
     pos, order = _median_positions(x1, d, ignore_nan)
     idx = take_along_axis(order, pos, axis=d)
     v, i = _select(x1, idx, d, keepdim or x.ndim == 0)
@@ -694,6 +710,7 @@ def mode(input, dim=-1, keepdim=False):
     x = _t(input)
     x1 = _at_least_1d(x)
     d = _one_dim(x, dim)
+    _nonempty_dim(x, d, "mode()")
     xp, a = _raw(_const(x1))
     am = xp.moveaxis(a, d, -1)
     n = am.shape[-1]
@@ -761,13 +778,18 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) over ``dim`` (all elements if None)."""
     x = _t(input)
-    if x.numel() == 0:
-        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension")
+    if dim is None and x.numel() == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    if dim is not None:
+        _nonempty_dim(x, _one_dim(x, dim), "aminmax")
     return _aminmax(R.min(x, axis=dim, keepdims=keepdim), R.max(x, axis=dim, keepdims=keepdim))
 
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
     x = _t(input)
+    if x.numel() == 0:  # (PyTorch: any empty input, whatever dim)
+        raise RuntimeError("quantile() input tensor must be non-empty")
     if not x.dtype.is_floating_point:
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
@@ -789,8 +811,6 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
         src = _at_least_1d(x)
     moved = moveaxis(src, d, -1)
     n = moved.shape[-1]
-    if n == 0:
-        raise IndexError("quantile() input tensor must be non-empty")
     order = argsort(moved, axis=-1, stable=True)
     srt = take_along_axis(moved, order, axis=-1)
     xp, a = _raw(_const(moved))
