@@ -50,9 +50,10 @@ _COMMON = {
                            "masked to 0) but rounding noise (1e-17) in NumPy's two-pass variance, "
                            "where the derivative 1/std is singular",
     "write_reshape_alias": "unspecified in PyTorch: reshape/flatten return a view or a copy "
-                           "depending on the strides PyTorch's kernels produced (sort(dim=0) "
-                           "values: a copy; PyTorch's docs: do not rely on it); xgrad decides "
-                           "from its own layout (KNOWN reshape_after_scan_is_a_copy)",
+                           "depending on the strides PyTorch's kernels produced (LAPACK results "
+                           "such as cholesky/inv/solve are column-major, an elementwise result "
+                           "keeps a transposed input's layout: reshape copies there; PyTorch's "
+                           "docs: do not rely on it); xgrad's new results are row-major",
     "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
                           "(undefined for overlapping operands); xgrad reads the operand first",
     "size_zero": "math-api: softmax/log_softmax of an empty tensor raises (ops/nn.py)",

@@ -800,3 +800,19 @@ def test_detach_then_expand_write(device):
         e[_index(L, [0, 2], device)] = p        # joins d's graph, written into y's data
         return y, d, e
     _check(program, device)
+
+
+def test_scan_result_is_a_new_contiguous_tensor(device):
+    # logcumsumexp is a scan along the last axis moved back: its result is a new tensor
+    # (contiguous, as PyTorch's), so reshape views it and writes reach both
+    def program(L, x, device, clone=False):
+        v3 = L.logcumsumexp(x * 1.5, 0)
+        if clone:  # (PyTorch refuses the backward: logcumsumexp saved its output)
+            v3 = v3.clone()
+        assert v3.is_contiguous()
+        v4 = v3.reshape(12, 1)
+        v5 = v3.view(-1)
+        v3.pow_(2)
+        v5[1] = x[0, 0] * 3
+        return v3, v4, v5
+    _check(program, device, torch_program=lambda L, x, device: program(L, x, device, True))

@@ -34,7 +34,7 @@ from .autograd.grad_mode import STATE as _GRAD
 from .ops._registry import call, defop, is_backend_namespace, LINEAR
 
 __all__ = ["register_view", "attach", "setitem", "inplace_view", "rederive", "is_contiguous",
-           "view", "contiguous", "COPY_SLICES", "DETACH"]
+           "view", "contiguous", "fresh", "COPY_SLICES", "DETACH"]
 
 _getrefcount = sys.getrefcount
 _ref = weakref.ref
@@ -135,6 +135,22 @@ def _live(root):
     refs.live = len(refs)
     root._views = refs or None
     return live
+
+
+def fresh(t):
+    """``t``, the result of a function that PyTorch documents as returning a new tensor,
+    made a root when xgrad composed it as a view of an intermediate that nothing else
+    can reach (``moveaxis`` back after a scan along the last axis): a new result is
+    contiguous in PyTorch, so ``reshape``/``view``/``is_contiguous`` then decide as
+    PyTorch's. No copy: its data stays as it is (writes never rely on aliasing)."""
+    root = t._base
+    if root is None or _getrefcount(root) > 3:  # t._base, ``root``, the argument
+        return t
+    if len(_live(root)) != 1:
+        return t
+    root._views = None
+    t._base = t._chain = t._gbase = None
+    return t
 
 
 def _has_detach(chain):

@@ -61,7 +61,10 @@ def logcumsumexp(x, axis):
         head, tail = v[..., :k], v[..., k:]
         v = concat([head, logaddexp(tail, v[..., :-k])], axis=-1)
         k *= 2
-    return moveaxis(v, -1, axis)
+    from .._views import fresh  # a new tensor (contiguous, as PyTorch's), not a view of v
+    out = moveaxis(v, -1, axis)
+    v = head = tail = None
+    return fresh(out)
 
 
 __all__ = ["running_extreme_indices", "logcumsumexp", "RUNNING_ARG"]
