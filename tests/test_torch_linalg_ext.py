@@ -6,6 +6,8 @@ device; devices whose backend lacks a function raise a clear error."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -272,3 +274,125 @@ def test_eig_input_checks(device):
         xgrad.linalg.eig(make(np.ones((2, 3)), device))
     with pytest.raises(RuntimeError, match="floating point or complex"):
         xgrad.linalg.eigvals(make(np.ones((2, 2), dtype=np.int64), device))
+
+
+# -- stft / istft: composed from standard ops and the fft face ----------------------------------
+STFT_CASES = [
+    dict(n_fft=8), dict(n_fft=8, hop_length=3), dict(n_fft=16, hop_length=4, win_length=6),
+    dict(n_fft=7, hop_length=2, win_length=5), dict(n_fft=8, hop_length=8),
+    dict(n_fft=8, pad_mode="constant"), dict(n_fft=8, pad_mode="replicate"),
+    dict(n_fft=8, pad_mode="circular", normalized=True), dict(n_fft=8, center=False),
+    dict(n_fft=8, hop_length=3, win_length=4, center=False, align_to_window=True),
+    dict(n_fft=8, onesided=False, normalized=True),
+]
+
+
+def _hann(n, T, device=None):
+    w = torch.hann_window(n, dtype=torch.float64) + 0.1  # (no zeros: NOLA holds for every hop)
+    return w if T is torch else make(w.numpy(), device)
+
+
+@pytest.mark.parametrize("kw", STFT_CASES, ids=[str(k) for k in STFT_CASES])
+@pytest.mark.parametrize("shape", [(37,), (2, 40)])
+@pytest.mark.parametrize("windowed", [False, True])
+def test_stft_values(device, kw, shape, windowed):
+    a = _rand(*shape, seed=11)
+    n = kw.get("win_length", kw["n_fft"])
+    kw = dict(kw, return_complex=True)
+    wt, wx = (_hann(n, torch), _hann(n, xgrad, device)) if windowed else (None, None)
+    _compare(lambda x: torch.stft(x, window=wt, **kw), lambda x: xgrad.stft(x, window=wx, **kw),
+             [a], device, grad=False)
+    # the method, and istft back (not for align_to_window, which istft does not invert)
+    assert_close(to_numpy(make(a, device).stft(window=wx, **kw)),
+                 torch.stft(_t(a), window=wt, **kw).numpy())
+    if kw.get("align_to_window"):
+        return
+    spec = torch.stft(_t(a), window=wt, **kw)
+    ikw = {k: v for k, v in kw.items() if k not in ("pad_mode", "return_complex")}
+    for length in (None, shape[-1], shape[-1] + 3):
+        try:
+            torch.istft(spec, window=wt, length=length, **ikw)
+        except RuntimeError:  # PyTorch refuses (the window's squares overlap-add to 0): so do we
+            with pytest.raises(RuntimeError, match="overlap add"):
+                xgrad.istft(make(spec.numpy(), device), window=wx, length=length, **ikw)
+            continue
+        _compare(lambda s: torch.istft(s, window=wt, length=length, **ikw),
+                 lambda s: xgrad.istft(s, window=wx, length=length, **ikw), [spec.numpy()],
+                 device, grad=False)
+
+
+def test_stft_complex_and_legacy_forms(device):
+    a = _rand(30, seed=12) + 1j * _rand(30, seed=13)
+    w = _hann(8, torch)
+    _compare(lambda x: torch.stft(x, 8, window=w), lambda x: xgrad.stft(x, 8, window=make(w.numpy(), device)),
+             [a], device, grad=False)
+    spec = torch.stft(_t(a), 8, window=w, return_complex=True)
+    _compare(lambda s: torch.istft(s, 8, window=w, return_complex=True),
+             lambda s: xgrad.istft(s, 8, window=make(w.numpy(), device), return_complex=True),
+             [spec.numpy()], device, grad=False)
+    r = _rand(30, seed=14)
+    with pytest.warns(UserWarning, match="deprecated"):
+        legacy = xgrad.stft(make(r, device), 8, return_complex=False)
+    with warnings.catch_warnings():  # (PyTorch warns once per process)
+        warnings.simplefilter("ignore")
+        expected = torch.stft(_t(r), 8, return_complex=False)
+    assert_close(to_numpy(legacy), expected.numpy())
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, x: T.stft(x, 8),                                   # return_complex required
+    lambda T, x: T.stft(x, 64, return_complex=True),             # reflect pad >= length
+    lambda T, x: T.stft(x, 8, win_length=9, return_complex=True),
+    lambda T, x: T.stft(x, 8, hop_length=0, return_complex=True),
+    lambda T, x: T.stft(x[None, None], 8, return_complex=True),  # 3-D input
+    lambda T, x: T.stft(x * 1j, 8, onesided=True, return_complex=True),
+    lambda T, x: T.stft(x, 8, align_to_window=True, return_complex=True),
+    lambda T, x: T.istft(x, 8),                                  # real input
+    lambda T, x: T.istft(T.stft(x, 8, return_complex=True)[:4], 8),
+    lambda T, x: T.istft(T.stft(x, 8, return_complex=True), 8, return_complex=True),
+    lambda T, x: T.istft(T.stft(x, 8, hop_length=8, return_complex=True), 8, hop_length=8,
+                         window=T.hann_window(8, dtype=x.dtype)),  # NOLA fails
+], ids=range(11))
+def test_stft_errors_as_pytorch(device, call):
+    a = _rand(30, seed=15)
+    with pytest.raises(RuntimeError):
+        call(torch, _t(a))
+    with xgrad.default_device(device):
+        with pytest.raises(RuntimeError):
+            call(xgrad, make(a, device))
+
+
+@pytest.mark.parametrize("kw", [dict(n_fft=8, hop_length=3), dict(n_fft=7, hop_length=2, win_length=5,
+                                                                  normalized=True),
+                                dict(n_fft=8, center=False, onesided=False)],
+                         ids=["plain", "short_window", "twosided"])
+def test_stft_istft_gradients(device, kw):
+    a = _rand(2, 24, seed=16)
+    n = kw.get("win_length", kw["n_fft"])
+    w = _hann(n, torch).numpy()
+    kw = dict(kw, return_complex=True)
+    ikw = {k: v for k, v in kw.items() if k != "return_complex"}
+
+    def t_stft(x, win):
+        return torch.stft(x, window=win, **kw)
+
+    def x_stft(x, win):
+        return xgrad.stft(x, window=win, **kw)
+    _compare(t_stft, x_stft, [a, w], device)  # gradients in the signal and the window
+    spec = torch.stft(_t(a), window=_t(w), **kw).detach().numpy()
+    _compare(lambda s, win: torch.istft(s, window=win, **ikw),
+             lambda s, win: xgrad.istft(s, window=win, **ikw), [spec, w], device)
+
+    def xf(x, win):  # a real function of the round trip, through both
+        s = xgrad.stft(x, window=win, **kw)
+        return xgrad.istft(s * s.abs(), window=win, **ikw)
+    x = make(a[0, :14], device, dtype=xgrad.float64, requires_grad=True)  # (small: finite
+    wx = make(w, device, dtype=xgrad.float64, requires_grad=True)         # differences)
+    assert gradcheck(xf, (x, wx))
+    assert gradgradcheck(xf, (x, wx))
+
+    def tf(x, win):
+        s = torch.stft(x, window=win, **kw)
+        return torch.istft(s * s.abs(), window=win, **ikw)
+    _compare(tf, xf, [a, w], device)
+    _jvp_compare(tf, xf, [a, w], device)

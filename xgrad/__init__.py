@@ -38,6 +38,7 @@ from ._compile import compile  # noqa: E402,A004  (xgrad.compile: trace once, re
 # PyTorch's everyday functions beyond the standard (they come last: PyTorch's meaning wins)
 from ._torch_shape import *  # noqa: F401,F403,E402
 from ._torch_math import *  # noqa: F401,F403,E402
+from ._spectral import istft, stft  # noqa: E402  (torch.stft/istft, composed; Tensor methods too)
 
 # PyTorch's dtype spellings
 float = float32  # noqa: A001
