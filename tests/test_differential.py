@@ -259,6 +259,18 @@ x1 = torch.tensor([1.89], dtype=torch.float64, requires_grad=True)
 x8 = torch.tensor(-1.06, dtype=torch.float64, requires_grad=True)
 v9 = x8.masked_fill(x8 < x1, 0.25)
 """),
+    # log_softmax_of_empty: softmax/log_softmax over an empty dim, of a 0-d tensor with dim 0,
+    # logsumexp of nothing (-inf), trapezoid over an empty dim (new zeros) (fixed in ops/nn.py,
+    # _torch_shape.py)
+    ({"size_zero"}, """
+x2 = torch.tensor([-1.75, 0.5], dtype=torch.float64, requires_grad=True)
+v4 = x2[x2 > 3.0]
+v8 = torch.nn.functional.log_softmax(v4, dim=-1)
+v9 = torch.softmax(v4, 0)
+v10 = torch.logsumexp(v4, 0)
+v11 = torch.nn.functional.log_softmax(x2[0], dim=0)
+v12 = torch.trapezoid(x2[2:], dim=-1)
+"""),
 ]
 
 

@@ -177,3 +177,82 @@ def test_masked_fill_inplace(device):
                     lambda: torch.masked_fill(T(a), T(m), vt))
         raises_like(lambda: X(a, device).clone().masked_fill_(X(m, device), vx),
                     lambda: T(a).clone().masked_fill_(T(m), vt))
+
+
+# -- size-0 tensors -------------------------------------------------------------------------------
+EMPTY = [np.zeros((0,)), np.zeros((0, 3)), np.zeros((2, 0)), np.zeros((2, 0, 3))]
+
+
+@pytest.mark.parametrize("a", EMPTY, ids=lambda a: str(a.shape))
+@pytest.mark.parametrize("name", ["F.softmax", "F.log_softmax", "torch.softmax", "torch.log_softmax",
+                                  "method.softmax", "method.log_softmax", "special.softmax",
+                                  "special.log_softmax"])
+def test_softmax_of_empty(device, a, name):
+    where, fn = name.split(".")
+    get = {"F": lambda lib: (XF if lib is xgrad else TF), "torch": lambda lib: lib,
+           "special": lambda lib: lib.special}
+    for dim in range(-a.ndim, a.ndim):
+        if where == "method":
+            fx = ft = lambda x: getattr(x, fn)(dim)  # noqa: E731
+        else:
+            fx = lambda x: getattr(get[where](xgrad), fn)(x, dim)  # noqa: E731
+            ft = lambda x: getattr(get[where](torch), fn)(x, dim)  # noqa: E731
+        against_torch(fx, ft, [a], device)
+
+
+@pytest.mark.parametrize("a", EMPTY + [np.zeros((0, 0))], ids=lambda a: str(a.shape))
+def test_logsumexp_of_empty(device, a):
+    # -inf where the reduced set is empty; its JVP is PyTorch's 0 * exp(x + inf) = nan there,
+    # xgrad's an empty sum (0, the derivative of a constant): JVPs compared where non-empty
+    for dim in list(range(-a.ndim, a.ndim)) + [tuple(range(a.ndim))]:
+        empty_set = any(a.shape[d] == 0 for d in (dim if isinstance(dim, tuple) else (dim,)))
+        for keepdim in (False, True):
+            against_torch(lambda x: xgrad.logsumexp(x, dim, keepdim=keepdim),
+                          lambda x: torch.logsumexp(x, dim, keepdim=keepdim), [a], device,
+                          jvp=not empty_set)
+            against_torch(lambda x: XF.logsumexp(x, dim, keepdim=keepdim),
+                          lambda x: torch.logsumexp(x, dim, keepdim=keepdim), [a], device,
+                          jvp=not empty_set)
+
+
+def test_softmax_of_0d_with_dim(device):
+    for dim in (0, -1):
+        for fx, ft in [(XF.softmax, TF.softmax), (XF.log_softmax, TF.log_softmax)]:
+            against_torch(lambda x: fx(x, dim), lambda x: ft(x, dim), [np.array(0.3)], device)
+
+
+def test_selection_reductions_of_empty(device):
+    a = np.zeros((2, 0))
+    # over the non-empty dim: empty results, as PyTorch
+    for name in ("median", "nanmedian", "mode"):
+        against_torch(lambda x: getattr(x, name)(0), lambda x: getattr(x, name)(0), [a], device)
+    against_torch(lambda x: x.kthvalue(1, 0), lambda x: x.kthvalue(1, 0), [a], device)
+    against_torch(lambda x: xgrad.aminmax(x, dim=0), lambda x: torch.aminmax(x, dim=0), [a], device)
+    # of all (no dim): nan, a zero gradient
+    against_torch(lambda x: x.median(), lambda x: x.median(), [a], device, jvp=False)
+    against_torch(lambda x: x.nanmedian(), lambda x: x.nanmedian(), [a], device, jvp=False)
+    # over the empty dim: PyTorch's IndexError; no dim: its RuntimeError
+    xa, ta = X(a, device), T(a)
+    for name, args in [("median", (1,)), ("nanmedian", (1,)), ("mode", (1,)), ("kthvalue", (1, 1))]:
+        raises_like(lambda: getattr(xa, name)(*args), lambda: getattr(ta, name)(*args))
+    raises_like(lambda: xgrad.aminmax(xa, dim=1), lambda: torch.aminmax(ta, dim=1))
+    raises_like(lambda: xgrad.aminmax(xa), lambda: torch.aminmax(ta))
+    for q in (xgrad.quantile, xgrad.nanquantile):
+        tq = getattr(torch, q.__name__)
+        raises_like(lambda: q(xa, 0.5), lambda: tq(ta, 0.5))
+        raises_like(lambda: q(xa, 0.5, dim=0), lambda: tq(ta, 0.5, dim=0))
+
+
+def test_trapezoid_of_empty(device):
+    a = np.zeros((3, 0))
+    for dim in (0, 1, -1):
+        against_torch(lambda y: xgrad.trapezoid(y, dim=dim), lambda y: torch.trapezoid(y, dim=dim),
+                      [a], device)
+        against_torch(lambda y: xgrad.trapezoid(y, dx=2.0, dim=dim),
+                      lambda y: torch.trapezoid(y, dx=2.0, dim=dim), [a], device)
+        against_torch(lambda y: xgrad.cumulative_trapezoid(y, dim=dim),
+                      lambda y: torch.cumulative_trapezoid(y, dim=dim), [a], device)
+    # an empty dim: new zeros that do not require grad (PyTorch)
+    assert not xgrad.trapezoid(X(a, device, requires_grad=True), dim=1).requires_grad
+    against_torch(lambda y, x: xgrad.trapezoid(y, x, dim=1), lambda y, x: torch.trapezoid(y, x, dim=1),
+                  [a, np.zeros(0)], device)

@@ -1620,6 +1620,9 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     if isinstance(x, numbers.Number):
         x, dx = None, x
     parts, d = _trapezoid_parts(y, x, dx, dim)
+    if _tensor(y).shape[d] == 0:  # PyTorch: new zeros, no gradient
+        return zeros(tuple(parts.shape[:d]) + tuple(parts.shape[d + 1:]), dtype=parts.dtype,
+                     device=parts.device)
     return _R.sum(parts, axis=d)
 
 
