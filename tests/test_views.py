@@ -816,3 +816,71 @@ def test_scan_result_is_a_new_contiguous_tensor(device):
         v5[1] = x[0, 0] * 3
         return v3, v4, v5
     _check(program, device, torch_program=lambda L, x, device: program(L, x, device, True))
+
+
+def _dual_outputs(L, device, program):
+    fw = L.autograd.forward_ad
+    x = np.arange(6.0).reshape(2, 3) / 5
+    t = 1.0 + np.arange(6.0).reshape(2, 3) / 10
+    if L is torch:
+        xs, ts = torch.tensor(x), torch.tensor(t)
+    else:
+        xs, ts = xgrad.asarray(x.copy(), device=device), xgrad.asarray(t, device=device)
+    with fw.dual_level():
+        xd = fw.make_dual(xs, ts)
+        outs = program(L, xd, device)
+        result = []
+        for o in outs:
+            primal, tangent = fw.unpack_dual(o)
+            result.append((_np(primal), None if tangent is None else _np(tangent)))
+        result.append((_np(xs), None if fw.unpack_dual(xs).tangent is None else 1))
+    return result
+
+
+def _forward_writes(L, xd, device):
+    y = xd * 1
+    v, w = y[0], y[:, 1]
+    v.mul_(2)                       # y's tangent (and w's) follow v's
+    z = xd * 2
+    r = z.t()[1:]
+    r.sin_()                        # a view of a view
+    q = z[1]
+    q[0:2] = xd[0, 1:] ** 2         # setitem into a view
+    c = _zeros(L, (3,), device)
+    u = c[1:]
+    u.copy_(xd[0, :2] * 3)          # a root without a tangent gets zeros elsewhere
+    s = xd[0]
+    xd[1, 1] = 5.0                  # the dual itself: its views follow, its primal gets none
+    b = xd * 1
+    p = b[1]
+    b.add_(xd)                      # a write into the root: its views follow
+    return y, v, w, z, r, q, c, u, xd, s, b, p
+
+
+def test_forward_mode_writes_into_views(device):
+    expected = _dual_outputs(torch, None, _forward_writes)
+    actual = _dual_outputs(xgrad, device, _forward_writes)
+    for (ep, et), (ap, at) in zip(expected, actual):
+        assert_close(ap, ep)
+        if et is None:
+            assert at is None or not np.any(at)
+        else:
+            assert at is not None
+            assert_close(at, et)
+
+
+def test_jvp_through_writes_into_views(device):
+    def f(L):
+        def fn(x):
+            y = x * 2
+            y[0].mul_(x[1])
+            y[:, 1:].exp_()
+            return y
+        return fn
+    x = np.arange(6.0).reshape(2, 3) / 5
+    t = np.ones((2, 3))
+    ref = torch.func.jvp(f(torch), (torch.tensor(x),), (torch.tensor(t),))
+    got = xgrad.func.jvp(f(xgrad), (xgrad.asarray(x.copy(), device=device),),
+                         (xgrad.asarray(t, device=device),))
+    assert_close(got[0], _np(ref[0]))
+    assert_close(got[1], _np(ref[1]))

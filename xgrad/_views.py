@@ -214,6 +214,15 @@ def run_chain(xp, data, chain):
     return data
 
 
+def run_chain_put(base, chain, value):
+    """``base`` with the chain's view of it replaced by ``value`` (tensors, recorded:
+    forward-mode tangents of a write into a view)."""
+    if not chain:
+        return value
+    from ._tensor import apply
+    return apply(COPY_SLICES, (base, value), {"chain": chain, "shape": tuple(value._data.shape)})
+
+
 def _derive_data(xp, data, chain):
     for op, params in chain:
         data = op.forward(xp, data, **params) if params else op.forward(xp, data)

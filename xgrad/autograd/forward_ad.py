@@ -163,12 +163,23 @@ def unpack_dual(tensor, *, level=None):
     return UnpackedDualTensor(_alias(tensor, lvl), tangent)
 
 
+_ALIAS_REFS: dict = {}  # id -> weakref of make_dual's results (a tangent of their own)
+
+
+def _is_alias(t) -> bool:
+    r = _ALIAS_REFS.get(id(t))
+    return r is not None and r() is t
+
+
 def _alias(tensor, lvl):
     """A view of ``tensor`` on the reverse graph, with the tangents of outer levels only."""
     from ..ops.manipulation import RESHAPE
     from .._tensor import unary
     with _visible(lvl.index):
-        return unary(RESHAPE, tensor, {"shape": tuple(tensor.shape)})
+        alias = unary(RESHAPE, tensor, {"shape": tuple(tensor.shape)})
+    key = id(alias)
+    _ALIAS_REFS[key] = weakref.ref(alias, lambda r, key=key: _ALIAS_REFS.pop(key, None))
+    return alias
 
 
 # -- propagation ------------------------------------------------------------------------------
@@ -280,12 +291,67 @@ def _inplace(t, others, compute, write, body):
         return body(t, others, compute, write)
     result = compute()
     tangents = dict(result._fw or {})
+    before = set(t._fw or ())
     body(t, others, lambda: result, write)
     if t._fw:
         t._fw.clear()
     for level, tangent in tangents.items():
         _attach(t, tangent, level)
+    for level in before | set(tangents):
+        _follow_write(t, level, tangents.get(level))
     return t
+
+
+def _follow_write(t, level, tangent):
+    """After an in-place write into ``t`` at ``level``: the tangent of the tensor ``t``
+    is a view of (its root, or the ``make_dual`` result it was taken from) gets ``t``'s
+    new tangent in ``t``'s region (zeros elsewhere where it had none, as PyTorch), and
+    the other live views of that tensor take their tangents from it."""
+    from .. import _views
+    root = t if t._base is None else t._base
+    live = _views._live(root)
+    if not live:
+        return
+    chain = t._chain or ()
+
+    def below(v, base_chain):  # whether v's chain extends base_chain (the same entries)
+        c = v._chain or ()
+        return len(c) >= len(base_chain) and all(a is b for a, b in zip(c, base_chain))
+    # the tangent's base: the deepest make_dual alias above t with a tangent, else the root
+    base, base_chain = root, ()
+    for a in live:
+        if _is_alias(a) and _tangent(a, level) is not None and below(t, a._chain) \
+                and len(a._chain) > len(base_chain):
+            base, base_chain = a, a._chain
+    sub = chain[len(base_chain):]
+    if any(op is _views.DETACH or op is _views.NO_GRAD_VIEW for op, _ in sub):
+        return  # (a write through detach(): no tangent flows to the base)
+    with _visible(level.index):
+        if base is not t:
+            xgrad = _standard_namespace()
+            old = _tangent(base, level)
+            if old is None and tangent is None:
+                return
+            if old is None:
+                old = xgrad.zeros_like(base.detach())
+            new = _conform(tangent, t.detach())
+            base_tangent = _views.run_chain_put(old, sub, new)
+            _attach(base, base_tangent, level)
+        else:
+            base_tangent = tangent
+        for v in live:
+            if v is t or v is base or not below(v, base_chain):
+                continue
+            rest = v._chain[len(base_chain):]
+            if any(op is _views.DETACH or op is _views.NO_GRAD_VIEW for op, _ in rest):
+                continue
+            if any(_is_alias(a) and a is not base and len(a._chain) > len(base_chain)
+                   and below(v, a._chain) for a in live):
+                continue  # (under another dual alias: its own tangent)
+            if v._fw:
+                v._fw.pop(level, None)
+            if base_tangent is not None:
+                _attach(v, _views.run_chain(_standard_namespace(), base_tangent, rest), level)
 
 
 # -- forward-over-reverse: tangents of the values a backward pass rebuilds -----------------------
