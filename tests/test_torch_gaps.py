@@ -256,3 +256,52 @@ def test_trapezoid_of_empty(device):
     assert not xgrad.trapezoid(X(a, device, requires_grad=True), dim=1).requires_grad
     against_torch(lambda y, x: xgrad.trapezoid(y, x, dim=1), lambda y, x: torch.trapezoid(y, x, dim=1),
                   [a, np.zeros(0)], device)
+
+
+# -- adaptive max pooling with indices --------------------------------------------------------------
+P = np.random.default_rng(5)
+
+
+@pytest.mark.parametrize("shape,size", [((2, 3, 7), 3), ((3, 7), 4), ((1, 2, 5), 5), ((1, 2, 3), 5),
+                                        ((2, 1, 6), (2,)), ((1, 2, 5), 1)])
+@pytest.mark.parametrize("return_indices", [False, True])
+def test_adaptive_max_pool1d(device, shape, size, return_indices):
+    a = P.standard_normal(shape)
+    against_torch(lambda x: XF.adaptive_max_pool1d(x, size, return_indices=return_indices),
+                  lambda x: TF.adaptive_max_pool1d(x, size, return_indices=return_indices),
+                  [a], device)
+
+
+@pytest.mark.parametrize("shape,size", [((2, 2, 5, 6), (2, 4)), ((3, 5, 6), 3), ((1, 1, 5, 6), (None, 4)),
+                                        ((1, 2, 3, 4), (5, 2)), ((1, 1, 4, 4), 1), ((2, 3, 4), (4, None))])
+@pytest.mark.parametrize("return_indices", [False, True])
+def test_adaptive_max_pool2d(device, shape, size, return_indices):
+    a = P.standard_normal(shape)
+    against_torch(lambda x: XF.adaptive_max_pool2d(x, size, return_indices=return_indices),
+                  lambda x: TF.adaptive_max_pool2d(x, size, return_indices=return_indices),
+                  [a], device)
+
+
+def test_adaptive_max_pool_ties_modules_and_errors(device):
+    # ties: the first maximum, which alone gets the gradient (as PyTorch)
+    ties = np.array([[[1.0, 1.0, 0.0, 2.0, 2.0]]])
+    against_torch(lambda x: XF.adaptive_max_pool1d(x, 2, True), lambda x: TF.adaptive_max_pool1d(x, 2, True),
+                  [ties], device)
+    ties2 = np.array([[[[1.0, 1.0, 0.5], [1.0, 0.0, 0.5]]]])
+    against_torch(lambda x: XF.adaptive_max_pool2d(x, (1, 2), True),
+                  lambda x: TF.adaptive_max_pool2d(x, (1, 2), True), [ties2], device)
+    # the modules
+    a = P.standard_normal((1, 2, 5, 6))
+    for cls, size, arr in [("AdaptiveMaxPool2d", (2, 3), a), ("AdaptiveMaxPool1d", 3, a[0])]:
+        mx = getattr(xgrad.nn, cls)(size, return_indices=True)
+        mt = getattr(torch.nn, cls)(size, return_indices=True)
+        against_torch(lambda x: mx(x), lambda x: mt(x), [arr], device)
+        against_torch(lambda x: getattr(xgrad.nn, cls)(size)(x), lambda x: getattr(torch.nn, cls)(size)(x),
+                      [arr], device)
+    # PyTorch's errors
+    bad = [("adaptive_max_pool1d", (5,), 2), ("adaptive_max_pool2d", (5, 2), 2),
+           ("adaptive_max_pool1d", (1, 2, 0), 2), ("adaptive_max_pool2d", (1, 2, 3, 3), (1, 2, 3)),
+           ("adaptive_max_pool1d", (1, 2, 3), (2, 3)), ("adaptive_max_pool2d", (2, 0, 3), 2)]
+    for name, shape, size in bad:
+        raises_like(lambda: getattr(XF, name)(X(np.zeros(shape), device), size, return_indices=True),
+                    lambda: getattr(TF, name)(T(np.zeros(shape)), size, return_indices=True))

@@ -9,6 +9,7 @@ come from the same rules.
 from __future__ import annotations
 
 import builtins
+import itertools
 
 import xgrad as _x
 from ..ops import nn as _ops
@@ -972,18 +973,70 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_pool(input, output_size, 2, lambda v, a: _R.mean(v, axis=a, keepdims=True))
 
 
+def _adaptive_max(input, output_size, n_spatial, return_indices, name):
+    """PyTorch's adaptive max pooling: each window's first maximum (a NaN counts as the
+    maximum), picked by a gather so that the gradient goes to that one element, as
+    PyTorch's; the indices are flat positions in the input's spatial dims."""
+    lo, hi = n_spatial + 1, n_spatial + 2
+    if n_spatial == 1 and input.ndim not in (lo, hi):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
+                           f"for argument #1 'self' (while checking arguments for {name})")
+    if n_spatial == 2 and input.ndim not in (lo, hi):
+        raise RuntimeError(f"{name}(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    if isinstance(output_size, int) or output_size is None:
+        sizes = (output_size,) * n_spatial
+    else:
+        sizes = tuple(output_size)
+        if len(sizes) != n_spatial:
+            raise RuntimeError(f"{name}() argument 'output_size' should contain "
+                               f"{'one int' if n_spatial == 1 else 'two ints'} (got {len(sizes)})")
+    spatial = tuple(input.shape[-n_spatial:])
+    for k in range(1, input.ndim):
+        if input.shape[k] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(input.shape)} with "
+                               f"dimension {k} being empty")
+    sizes = tuple(s if o is None else int(o) for o, s in zip(sizes, spatial))
+    lead = tuple(input.shape[:-n_spatial])
+    bounds = [_adaptive_bounds(s, o) for s, o in zip(spatial, sizes)]
+    values, indices = [], []
+    for window in itertools.product(*bounds):
+        key = (Ellipsis,) + tuple(slice(a, b) for a, b in window)
+        wshape = tuple(b - a for a, b in window)
+        part = _x.reshape(input[key], lead + (-1,))
+        k = _x.argmax(part, dim=-1, keepdim=True)
+        values.append(_x.take_along_dim(part, k, dim=-1))
+        flat = None  # k (row-major in the window) as a flat position in the input's dims
+        rest = k
+        for d in range(n_spatial):
+            inner = 1
+            for w in wshape[d + 1:]:
+                inner *= w
+            coord = rest // inner + window[d][0]
+            rest = rest % inner
+            flat = coord if flat is None else flat * spatial[d] + coord
+        indices.append(flat)
+    shape = lead + sizes
+    if values:
+        out = _x.reshape(_x.cat(values, dim=-1), shape)
+        idx = _x.reshape(_x.cat(indices, dim=-1), shape)
+    else:
+        out = _x.zeros(shape, dtype=input.dtype, device=input.device) + input.sum() * 0
+        idx = _x.zeros(shape, dtype=_x.int64, device=input.device)
+    return (out, idx) if return_indices else out
+
+
 def adaptive_max_pool1d(input, output_size, return_indices=False):
-    """Maximum over adaptive windows of the last axis."""
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool1d: return_indices is not supported")
-    return _adaptive_pool(input, output_size, 1, lambda v, a: _R.max(v, axis=a, keepdims=True))
+    """Maximum over adaptive windows of the last axis of (N, C, L) or (C, L) input;
+    with ``return_indices`` also the position of each maximum along L."""
+    return _adaptive_max(input, output_size, 1, return_indices, "adaptive_max_pool1d")
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """Maximum over adaptive windows of the last two axes."""
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d: return_indices is not supported")
-    return _adaptive_pool(input, output_size, 2, lambda v, a: _R.max(v, axis=a, keepdims=True))
+    """Maximum over adaptive windows of the last two axes of (N, C, H, W) or (C, H, W)
+    input (``output_size``: int or pair, None keeps a size); with ``return_indices`` also
+    the flat position ``h * W + w`` of each maximum."""
+    return _adaptive_max(input, output_size, 2, return_indices, "adaptive_max_pool2d")
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):

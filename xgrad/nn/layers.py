@@ -713,9 +713,11 @@ AdaptiveAvgPool1d = _configured("AdaptiveAvgPool1d", F.adaptive_avg_pool1d, {"ou
                                 "Mean over adaptive windows of the last axis.")
 AdaptiveAvgPool2d = _configured("AdaptiveAvgPool2d", F.adaptive_avg_pool2d, {"output_size": None},
                                 "Mean over adaptive windows of the last two axes.")
-AdaptiveMaxPool1d = _configured("AdaptiveMaxPool1d", F.adaptive_max_pool1d, {"output_size": None},
+AdaptiveMaxPool1d = _configured("AdaptiveMaxPool1d", F.adaptive_max_pool1d,
+                                {"output_size": None, "return_indices": False},
                                 "Maximum over adaptive windows of the last axis.")
-AdaptiveMaxPool2d = _configured("AdaptiveMaxPool2d", F.adaptive_max_pool2d, {"output_size": None},
+AdaptiveMaxPool2d = _configured("AdaptiveMaxPool2d", F.adaptive_max_pool2d,
+                                {"output_size": None, "return_indices": False},
                                 "Maximum over adaptive windows of the last two axes.")
 AvgPool1d = _configured("AvgPool1d", F.avg_pool1d, {"kernel_size": None, "stride": None, "padding": 0},
                         "Mean over sliding windows of the last axis.")
