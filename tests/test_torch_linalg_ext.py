@@ -396,3 +396,84 @@ def test_stft_istft_gradients(device, kw):
         return torch.istft(s * s.abs(), window=win, **ikw)
     _compare(tf, xf, [a, w], device)
     _jvp_compare(tf, xf, [a, w], device)
+
+
+# -- ldl_factor(_ex), ldl_solve: LAPACK's sytrf/hetrf and sytrs/hetrs, exactly ------------------
+def _symmetric(n, *, batch=(), hermitian=False, complex_input=False, small_diagonal=False, seed=0):
+    a = _rand(*batch, n, n, seed=seed)
+    if complex_input:
+        a = a + 1j * _rand(*batch, n, n, seed=seed + 1)
+    a = a + (np.conj(np.swapaxes(a, -1, -2)) if hermitian else np.swapaxes(a, -1, -2))
+    if small_diagonal:  # forces interchanges and 2x2 blocks
+        a[..., np.arange(n), np.arange(n)] *= 0.01
+    return a
+
+
+LDL_CASES = [(n, b, h, c, s) for n in (1, 2, 5, 8) for b in ((), (3,)) for h, c in
+             ((False, False), (False, True), (True, True), (True, False)) for s in (False, True)
+             if not (n == 1 and s)]
+
+
+@pytest.mark.parametrize("n,batch,hermitian,complex_input,small", LDL_CASES,
+                         ids=[f"{n}-{b}-h{h}-c{c}-s{s}" for n, b, h, c, s in LDL_CASES])
+def test_ldl_factor_and_solve_match_pytorch(device, n, batch, hermitian, complex_input, small):
+    a = _symmetric(n, batch=batch, hermitian=hermitian, complex_input=complex_input,
+                   small_diagonal=small, seed=n)
+    LD, piv = torch.linalg.ldl_factor(_t(a), hermitian=hermitian)
+    xLD, xpiv = xgrad.linalg.ldl_factor(make(a, device), hermitian=hermitian)
+    assert xpiv.dtype == xgrad.int32 and xLD.dtype == make(a, device).dtype
+    assert (to_numpy(xpiv) == piv.numpy()).all()           # the same pivots, exactly
+    assert_close(to_numpy(xLD), LD.numpy(), rtol=1e-10, atol=1e-12)
+    LDe, pive, info = xgrad.linalg.ldl_factor_ex(make(a, device), hermitian=hermitian)
+    assert (to_numpy(info) == 0).all() and info.dtype == xgrad.int32
+    assert tuple(info.shape) == batch
+    b = _rand(*batch, n, 2, seed=20) + (1j * _rand(*batch, n, 2, seed=21) if complex_input else 0)
+    X = torch.linalg.ldl_solve(LD, piv, _t(b), hermitian=hermitian)
+    xX = xgrad.linalg.ldl_solve(xLD, xpiv, make(b, device), hermitian=hermitian)
+    assert_close(to_numpy(xX), X.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_ldl_large_and_broadcast(device):
+    a = _symmetric(70, small_diagonal=True, seed=30)       # LAPACK's blocked path in PyTorch
+    LD, piv = torch.linalg.ldl_factor(_t(a))
+    xLD, xpiv = xgrad.linalg.ldl_factor(make(a, device))
+    assert (to_numpy(xpiv) == piv.numpy()).all()
+    assert_close(to_numpy(xLD), LD.numpy(), rtol=1e-9, atol=1e-11)
+    a = _symmetric(4, seed=31)
+    LD, piv = torch.linalg.ldl_factor(_t(a))
+    xLD, xpiv = xgrad.linalg.ldl_factor(make(a, device))
+    b = _rand(2, 4, 3, seed=32)                               # a batch of B against one A
+    assert_close(to_numpy(xgrad.linalg.ldl_solve(xLD, xpiv, make(b, device))),
+                 torch.linalg.ldl_solve(LD, piv, _t(b)).numpy())
+    empty = xgrad.linalg.ldl_factor(xgrad.zeros((2, 0, 0), dtype=xgrad.float64, device=device))
+    assert tuple(empty.LD.shape) == (2, 0, 0) and tuple(empty.pivots.shape) == (2, 0)
+
+
+def test_ldl_errors_as_pytorch(device):
+    a = np.zeros((3, 3))
+    a[0, 0] = 1.0
+    t_ex = torch.linalg.ldl_factor_ex(_t(a))
+    x_ex = xgrad.linalg.ldl_factor_ex(make(a, device))
+    assert int(to_numpy(x_ex.info)) == int(t_ex.info) == 2
+    assert_close(to_numpy(x_ex.LD), t_ex.LD.numpy())
+    assert (to_numpy(x_ex.pivots) == t_ex.pivots.numpy()).all()
+    for fn in (lambda T, x: T.linalg.ldl_factor(x),
+               lambda T, x: T.linalg.ldl_factor_ex(x, check_errors=True),
+               lambda T, x: T.linalg.ldl_factor(x[:, :2]),
+               lambda T, x: T.linalg.ldl_factor(x.to(T.int64))):
+        with pytest.raises(RuntimeError):
+            fn(torch, _t(a))
+        with pytest.raises(RuntimeError):
+            fn(xgrad, make(a, device))
+    s = _symmetric(3, seed=33)
+    LD, piv = torch.linalg.ldl_factor(_t(s))
+    xLD, xpiv = xgrad.linalg.ldl_factor(make(s, device))
+    with pytest.raises(IndexError):
+        torch.linalg.ldl_solve(LD, piv, _t(np.ones(3)))
+    with pytest.raises(IndexError):
+        xgrad.linalg.ldl_solve(xLD, xpiv, make(np.ones(3), device))
+    # not differentiable, as in PyTorch: backward through the results raises
+    with pytest.raises(RuntimeError):
+        torch.linalg.ldl_factor(_t(s, requires_grad=True)).LD.sum().backward()
+    with pytest.raises(RuntimeError):
+        xgrad.linalg.ldl_factor(make(s, device, requires_grad=True)).LD.sum().backward()

@@ -29,7 +29,8 @@ __all__ = ["cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "m
            "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv",
            "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
            "vector_norm", "EighResult", "QRResult", "SlogdetResult", "SVDResult",
-           "norm", "multi_dot", "solve_triangular", "cond", "eig", "eigvals", "EigResult"]
+           "norm", "multi_dot", "solve_triangular", "cond", "eig", "eigvals", "EigResult",
+           "ldl_factor", "ldl_factor_ex", "ldl_solve", "LDLFactorResult", "LDLFactorExResult"]
 
 
 def _no_out(out, name):
@@ -119,6 +120,93 @@ def eigvals(A, *, out=None):
     _no_out(out, "eigvals")
     _eig_input(A, "eigvals")
     return eig(A).eigenvalues
+
+
+class LDLFactorResult(NamedTuple):
+    """``torch.return_types.linalg_ldl_factor``: ``(LD, pivots)``."""
+    LD: Tensor
+    pivots: Tensor
+
+
+class LDLFactorExResult(NamedTuple):
+    """``torch.return_types.linalg_ldl_factor_ex``: ``(LD, pivots, info)``."""
+    LD: Tensor
+    pivots: Tensor
+    info: Tensor
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
+    """LDL factorization of a symmetric (Hermitian with ``hermitian=True``) ``A``, read
+    from its lower triangle, with Bunch-Kaufman pivoting: LAPACK's ``sytrf``/``hetrf``
+    (as PyTorch), step by step in standard functions. ``LD`` holds the unit lower
+    triangular ``L`` below the diagonal and the 1x1 and 2x2 blocks of ``D`` on and next
+    to it; ``pivots`` are LAPACK's (1-based; a 2x2 block's two entries are both
+    ``-p``); ``info`` > 0 where ``D`` is exactly singular (column ``info``). The pivot
+    choices read values: one host read per column. Not differentiable (neither is
+    PyTorch's)."""
+    _no_out(out, "ldl_factor_ex")
+    from ._tensor import unary
+    from .ops import linalg_ext as _ext
+    _ldl_input(A, "ldl_factor_ex")
+    LD, piv, info = unary(_ext.LDL_FACTOR, A, {"hermitian": True} if hermitian else None)
+    if check_errors:
+        _ldl_check(info, "ldl_factor_ex")
+    return LDLFactorExResult(LD, piv, info)
+
+
+def ldl_factor(A, *, hermitian=False, out=None):
+    """:func:`ldl_factor_ex` without ``info``: raises RuntimeError where ``D`` is
+    exactly singular (as PyTorch)."""
+    _no_out(out, "ldl_factor")
+    LD, piv, info = ldl_factor_ex(A, hermitian=hermitian)
+    _ldl_check(info, "ldl_factor")
+    return LDLFactorResult(LD, piv)
+
+
+def _ldl_input(A, name):
+    _square(A, name)
+    if not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise RuntimeError(f"torch.linalg.{name}: Expected a floating point or complex tensor "
+                           f"as input. Got {A.dtype}")
+
+
+def _ldl_check(info, name):
+    from . import array_api as ns
+    if info.size and bool(ns.any(info > 0)):
+        k = int(ns.max(info))
+        raise RuntimeError(f"torch.linalg.{name}: the factorization could not be completed: "
+                           f"D({k},{k}) is exactly zero (the input is singular)")
+
+
+def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
+    """Solve ``A X = B`` from :func:`ldl_factor`'s ``(LD, pivots)`` of ``A``: LAPACK's
+    ``sytrs``/``hetrs`` (``hermitian`` as given to the factorization), step by step in
+    standard functions; batch dimensions of ``LD``, ``pivots`` and ``B (..., n, k)``
+    broadcast. Not differentiable (neither is PyTorch's)."""
+    _no_out(out, "ldl_solve")
+    from . import array_api as ns
+    from ._tensor import apply
+    from .ops import linalg_ext as _ext
+    _square(LD, "ldl_solve")
+    if B.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{max(B.ndim, 1)}, "
+                         f"{max(B.ndim, 1) - 1}], but got -2)")
+    n = LD.shape[-1]
+    if B.shape[-2] != n or tuple(pivots.shape[-1:]) != (n,):
+        raise RuntimeError(f"torch.linalg.ldl_solve: Incompatible shapes of LD {tuple(LD.shape)}, "
+                           f"pivots {tuple(pivots.shape)} and B {tuple(B.shape)}")
+    if pivots.dtype != ns.int32:
+        raise RuntimeError(f"torch.linalg.ldl_solve: Expected pivots to be integers. Got "
+                           f"{pivots.dtype}")
+    if LD.dtype != B.dtype:
+        raise RuntimeError(f"torch.linalg.ldl_solve: Expected LD and B to have the same dtype, "
+                           f"but got LD with dtype {LD.dtype} and B with dtype {B.dtype} instead")
+    from .ops.manipulation import broadcast_shapes
+    batch = broadcast_shapes(tuple(LD.shape[:-2]), tuple(pivots.shape[:-1]), tuple(B.shape[:-2]))
+    LD = ns.broadcast_to(LD, tuple(batch) + (n, n))
+    pivots = ns.broadcast_to(pivots, tuple(batch) + (n,))
+    B = ns.broadcast_to(B, tuple(batch) + tuple(B.shape[-2:]))
+    return apply(_ext.LDL_SOLVE, (LD, pivots, B), {"hermitian": True} if hermitian else None)
 
 
 def _is_vector_rhs(A, B) -> bool:

@@ -699,3 +699,244 @@ def _eig_jvp(xp, t, out, a):
 
 EIG = defop("linalg_eig", _eig_forward, (_eig_vjp,), jvp=_eig_jvp, saves=("out",), nout=2,
             grad_name="LinalgEigBackward0")
+
+
+# -- ldl_factor, ldl_solve: LAPACK's sytrf/hetrf and sytrs/hetrs, step by step ----------
+# Bunch-Kaufman pivoting decides from values (1x1 or 2x2 blocks, which rows to swap), so
+# these forwards read a few scalars per column (one sync each on an asynchronous device)
+# and loop over the batch. They follow LAPACK's unblocked routines (dsytf2/zhetf2 and
+# dsytrs/zhetrs, lower triangle) statement by statement, so LD and the pivots are
+# LAPACK's (PyTorch's). Not differentiable (PyTorch's are not either). Standard functions
+# only, with writes into a copy (``__setitem__`` on basic indices).
+_BK_ALPHA = (1.0 + 17.0 ** 0.5) / 8.0
+
+
+def _cabs1(xp, v):
+    """LAPACK's |re| + |im| (IZAMAX's measure; |v| for real values)."""
+    if _is_complex(v):
+        return xp.abs(xp.real(v)) + xp.abs(xp.imag(v))
+    return xp.abs(v)
+
+
+def _scalar(x):
+    return complex(x) if _is_complex(x) else float(x)
+
+
+def _copy(xp, x):
+    return xp.asarray(x, copy=True)
+
+
+def _sytf2_lower(xp, A, hermitian):
+    """One matrix: ``(LD, ipiv (1-based, negative for 2x2 blocks), info)``."""
+    n = A.shape[-1]
+    A = _copy(xp, A)
+    cplx = _is_complex(A)
+    herm = hermitian and cplx
+    conj = xp.conj if herm else (lambda v: v)
+
+    def realdiag(i):
+        if herm:
+            A[i, i] = xp.real(A[i, i])
+
+    ipiv, info, k = [0] * n, 0, 0
+    while k < n:
+        kstep = 1
+        akk = _scalar(A[k, k])
+        absakk = abs(akk.real) if herm else (abs(akk.real) + abs(akk.imag) if cplx else abs(akk))
+        if k < n - 1:
+            col = _cabs1(xp, A[k + 1:, k])
+            imax = k + 1 + int(xp.argmax(col))
+            colmax = float(col[imax - k - 1])
+        else:
+            colmax = 0.0
+        if max(absakk, colmax) == 0.0 or absakk != absakk:      # a zero column (or NaN)
+            info = info or k + 1
+            kp = k
+            realdiag(k)
+        else:
+            if absakk >= _BK_ALPHA * colmax:
+                kp = k
+            else:
+                row = _cabs1(xp, A[imax, k:imax])
+                rowmax = float(xp.max(row))
+                if imax < n - 1:
+                    rowmax = max(rowmax, float(xp.max(_cabs1(xp, A[imax + 1:, imax]))))
+                aii = _scalar(A[imax, imax])
+                absaii = abs(aii.real) if herm else (abs(aii.real) + abs(aii.imag) if cplx
+                                                     else abs(aii))
+                if absakk >= _BK_ALPHA * colmax * (colmax / rowmax):
+                    kp = k
+                elif absaii >= _BK_ALPHA * rowmax:
+                    kp = imax
+                else:
+                    kp, kstep = imax, 2
+            kk = k + kstep - 1
+            if kp != kk:        # interchange rows and columns kk and kp of the trailing part
+                if kp < n - 1:
+                    t = _copy(xp, A[kp + 1:, kk])
+                    A[kp + 1:, kk] = A[kp + 1:, kp]
+                    A[kp + 1:, kp] = t
+                if kp - kk - 1 > 0:
+                    t = _copy(xp, A[kk + 1:kp, kk])
+                    A[kk + 1:kp, kk] = conj(A[kp, kk + 1:kp])
+                    A[kp, kk + 1:kp] = conj(t)
+                if herm:
+                    A[kp, kk] = xp.conj(A[kp, kk])
+                t = _copy(xp, A[kk, kk])
+                A[kk, kk] = A[kp, kp]
+                A[kp, kp] = t
+                realdiag(kk)
+                realdiag(kp)
+                if kstep == 2:
+                    realdiag(k)
+                    t = _copy(xp, A[k + 1, k])
+                    A[k + 1, k] = A[kp, k]
+                    A[kp, k] = t
+            else:
+                realdiag(k)
+                if kstep == 2:
+                    realdiag(k + 1)
+            if kstep == 1 and k < n - 1:            # rank-1 update, then L(k) = W(k) / D(k)
+                w = _copy(xp, A[k + 1:, k])
+                if herm:
+                    r1 = 1.0 / xp.real(A[k, k])
+                    A[k + 1:, k + 1:] = A[k + 1:, k + 1:] - _col(xp, w) * _row(xp, r1 * xp.conj(w))
+                    for j in range(k + 1, n):
+                        realdiag(j)
+                    A[k + 1:, k] = w * r1
+                else:
+                    d11 = 1.0 / A[k, k]
+                    A[k + 1:, k + 1:] = A[k + 1:, k + 1:] - _col(xp, w) * _row(xp, d11 * w)
+                    A[k + 1:, k] = w * d11
+            elif kstep == 2 and k < n - 2:          # rank-2 update with the inverse 2x2 block
+                ck, ck1 = _copy(xp, A[k + 2:, k]), _copy(xp, A[k + 2:, k + 1])
+                if herm:
+                    d = abs(_scalar(A[k + 1, k]))
+                    d11 = _scalar(xp.real(A[k + 1, k + 1])) / d
+                    d22 = _scalar(xp.real(A[k, k])) / d
+                    tt = 1.0 / (d11 * d22 - 1.0)
+                    d21 = _scalar(A[k + 1, k]) / d
+                    d = tt / d
+                    wk = d * (d11 * ck - d21 * ck1)
+                    wkp1 = d * (d22 * ck1 - d21.conjugate() * ck)
+                    A[k + 2:, k + 2:] = (A[k + 2:, k + 2:] - _col(xp, ck) * _row(xp, xp.conj(wk))
+                                         - _col(xp, ck1) * _row(xp, xp.conj(wkp1)))
+                    for j in range(k + 2, n):
+                        realdiag(j)
+                else:
+                    d21 = _scalar(A[k + 1, k])
+                    d11 = _scalar(A[k + 1, k + 1]) / d21
+                    d22 = _scalar(A[k, k]) / d21
+                    t = 1.0 / (d11 * d22 - 1.0)
+                    d21 = t / d21
+                    wk = d21 * (d11 * ck - ck1)
+                    wkp1 = d21 * (d22 * ck1 - ck)
+                    A[k + 2:, k + 2:] = (A[k + 2:, k + 2:] - _col(xp, ck) * _row(xp, wk)
+                                         - _col(xp, ck1) * _row(xp, wkp1))
+                A[k + 2:, k] = wk
+                A[k + 2:, k + 1] = wkp1
+        if kstep == 1:
+            ipiv[k] = kp + 1
+        else:
+            ipiv[k] = ipiv[k + 1] = -(kp + 1)
+        k += kstep
+    return xp.tril(A), ipiv, info
+
+
+def _batched(xp, a):
+    """``a`` as a list of its matrices (and the batch shape)."""
+    batch = tuple(a.shape[:-2])
+    count = 1
+    for s in batch:
+        count *= s
+    flat = xp.reshape(a, (count,) + tuple(a.shape[-2:]))
+    return [flat[i, ...] for i in range(count)], batch
+
+
+def _ldl_factor_forward(xp, a, *, hermitian=False):
+    mats, batch = _batched(xp, a)
+    n = a.shape[-1]
+    results = [_sytf2_lower(xp, m, hermitian) for m in mats]
+    dev = a.device
+    if results:
+        LD = xp.stack([r[0] for r in results], axis=0)
+    else:
+        LD = xp.zeros((0, n, n), dtype=a.dtype, device=dev)
+    piv = xp.asarray([r[1] for r in results], dtype=xp.int32, device=dev)
+    info = xp.asarray([r[2] for r in results], dtype=xp.int32, device=dev)
+    return (xp.reshape(LD, batch + (n, n)), xp.reshape(piv, batch + (n,)),
+            xp.reshape(info, batch))
+
+
+LDL_FACTOR = defop("linalg_ldl_factor", _ldl_factor_forward, nout=3)
+
+
+def _sytrs_lower(xp, A, ipiv, B, hermitian):
+    """One system: LAPACK's dsytrs/zhetrs (lower) on ``B (n, k)``."""
+    n = A.shape[-1]
+    B = _copy(xp, B)
+    herm = hermitian and _is_complex(A)
+    conj = xp.conj if herm else (lambda v: v)
+
+    def swap(i, j):
+        if i != j:
+            t = _copy(xp, B[i, :])
+            B[i, :] = B[j, :]
+            B[j, :] = t
+
+    k = 0
+    while k < n:                                   # L D X = B
+        if ipiv[k] > 0:
+            swap(k, ipiv[k] - 1)
+            if k < n - 1:
+                B[k + 1:, :] = B[k + 1:, :] - _col(xp, A[k + 1:, k]) * _row(xp, B[k, :])
+            akk = xp.real(A[k, k]) if herm else A[k, k]
+            B[k, :] = B[k, :] * (1.0 / akk)
+            k += 1
+        else:
+            swap(k + 1, -ipiv[k] - 1)
+            if k < n - 2:
+                B[k + 2:, :] = B[k + 2:, :] - _col(xp, A[k + 2:, k]) * _row(xp, B[k, :])
+                B[k + 2:, :] = B[k + 2:, :] - _col(xp, A[k + 2:, k + 1]) * _row(xp, B[k + 1, :])
+            akm1k = _scalar(A[k + 1, k])
+            c = akm1k.conjugate() if herm else akm1k
+            akm1 = _scalar(A[k, k]) / c
+            ak = _scalar(A[k + 1, k + 1]) / akm1k
+            denom = akm1 * ak - 1.0
+            bkm1 = B[k, :] / c
+            bk = B[k + 1, :] / akm1k
+            B[k, :] = (ak * bkm1 - bk) / denom
+            B[k + 1, :] = (akm1 * bk - bkm1) / denom
+            k += 2
+    k = n - 1
+    while k >= 0:                                  # L^T X = B (L^H: hermitian)
+        if ipiv[k] > 0:
+            if k < n - 1:
+                B[k, :] = B[k, :] - xp.sum(_col(xp, conj(A[k + 1:, k])) * B[k + 1:, :], axis=0)
+            swap(k, ipiv[k] - 1)
+            k -= 1
+        else:
+            if k < n - 1:
+                B[k, :] = B[k, :] - xp.sum(_col(xp, conj(A[k + 1:, k])) * B[k + 1:, :], axis=0)
+                B[k - 1, :] = B[k - 1, :] - xp.sum(_col(xp, conj(A[k + 1:, k - 1])) * B[k + 1:, :],
+                                                   axis=0)
+            swap(k, -ipiv[k] - 1)
+            k -= 2
+    return B
+
+
+def _ldl_solve_forward(xp, LD, pivots, B, *, hermitian=False):
+    """``LD (..., n, n)``, ``pivots (..., n)`` and ``B (..., n, k)`` with batch shapes
+    broadcast to one."""
+    lds, batch = _batched(xp, LD)
+    ps = xp.reshape(pivots, (len(lds), pivots.shape[-1]))
+    bs, _ = _batched(xp, B)
+    out = [_sytrs_lower(xp, a, [int(v) for v in ps[i, ...]], b, hermitian)
+           for i, (a, b) in enumerate(zip(lds, bs))]
+    n, k = B.shape[-2], B.shape[-1]
+    if not out:
+        return xp.zeros(batch + (n, k), dtype=B.dtype, device=B.device)
+    return xp.reshape(xp.stack(out, axis=0), batch + (n, k))
+
+
+LDL_SOLVE = defop("linalg_ldl_solve", _ldl_solve_forward)
