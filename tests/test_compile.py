@@ -541,3 +541,52 @@ def test_steady_state_replays_allocate_nothing_new(device, rng):
     # no array of the program's size is allocated (eager mode allocates 30 of them)
     assert peak - base < n * 8 // 2, (peak - base)
     assert current - base < 4096
+
+
+# -- the differential generator's programs, compiled ------------------------------------------------
+
+def _program_step(program):
+    import _torch_programs as tp
+    h_forward, h_grad1, h_grad2 = tp._harness_phases(program.inputs, program.outs)
+    src = "\n".join((program.body, h_forward, h_grad1, h_grad2))
+    code = ("def step():\n" + "\n".join("    " + line for line in src.splitlines()) +
+            "\n    return ([o.detach() for o in outs], [None if g is None else g.detach() "
+            "for g in grads], [None if g is None else g.detach() for g in grads2])\n")
+    ns = {"torch": xgrad}
+    exec(compile(code, "<differential program>", "exec"), ns)
+    return ns["step"]
+
+
+def _flat(result):
+    return [None if t is None else (t.shape, t.dtype, _np(t)) for part in result for t in part]
+
+
+def test_differential_programs_replay_bitwise(device):
+    """Random programs of the differential generator (views, in-place writes, indexing,
+    linear algebra, first- and second-order gradients): traced and replayed twice, each
+    result bitwise eager mode's; most of them replay (the rest break the graph, e.g.
+    boolean masks)."""
+    pytest.importorskip("torch")
+    import _torch_programs as tp
+    replayed = 0
+    count = 15
+    for seed in range(count):
+        program = tp.generate(tp.RandomChooser(seed), device.type)
+        step = _program_step(program)
+        with xgrad.default_device(device), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                want = _flat(step())
+            except Exception:  # noqa: BLE001  (PyTorch-refused programs: not this test's)
+                continue
+            cf = xgrad.compile(step)
+            runs = [_flat(cf()) for _ in range(3)]
+        for got in runs:
+            assert len(got) == len(want)
+            for g, w in zip(got, want):
+                assert (g is None) == (w is None)
+                if g is not None:
+                    assert g[0] == w[0] and g[1] == w[1], (seed, g[:2], w[:2])
+                    assert np.array_equal(g[2], w[2], equal_nan=True), (seed, program.text())
+        replayed += cf.cache_info()["programs"] > 0 and cf.cache_info()["eager"] == 0
+    assert replayed >= count * 0.6, replayed

@@ -86,7 +86,7 @@ def user_location():
         name = f.f_code.co_filename
         if not (name.startswith(_PKG_DIR) or "array_api_compat" in name or
                 "array_api_strict" in name or f"{os.sep}numpy{os.sep}" in name or
-                name.startswith("<")):
+                name.startswith(("<xgrad", "<frozen"))):
             import linecache
             return name, f.f_lineno, linecache.getline(name, f.f_lineno).strip()
         f = f.f_back
