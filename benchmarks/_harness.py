@@ -49,11 +49,17 @@ def measure(workload: str, peers: dict, *, repeats: int, min_time: float, unit="
     missing = {name: fn.reason for name, fn in peers.items() if hasattr(fn, "reason")}
     peers = {name: fn for name, fn in peers.items() if name not in missing}
     loops = {}
-    for name, fn in peers.items():
-        fn()  # warm up: imports, caches, BLAS buffers
-        if sync:
-            sync()
-        loops[name] = _calibrate(fn, min_time, clock)
+    for name, fn in list(peers.items()):
+        try:
+            fn()  # warm up: imports, caches, BLAS buffers
+            if sync:
+                sync()
+            loops[name] = _calibrate(fn, min_time, clock)
+        except Exception as exc:
+            if not optional(name):
+                raise
+            missing[name] = _reason(exc)
+            del peers[name]
     samples = {name: [] for name in peers}
     gc_was_enabled = gc.isenabled()
     gc.collect()
@@ -61,21 +67,38 @@ def measure(workload: str, peers: dict, *, repeats: int, min_time: float, unit="
         for _ in range(repeats):
             for name, fn in peers.items():
                 n = loops[name]
+                if name in missing:
+                    continue
                 gc.disable()  # collections land on whichever peer runs then: keep them out
-                start = clock()
-                for _ in range(n):
-                    fn()
-                if sync:
-                    sync()
-                samples[name].append((clock() - start) / n)
+                try:
+                    start = clock()
+                    for _ in range(n):
+                        fn()
+                    if sync:
+                        sync()
+                    samples[name].append((clock() - start) / n)
+                except Exception as exc:
+                    if not optional(name):
+                        raise
+                    missing[name] = _reason(exc) + " (while timing)"
                 if gc_was_enabled:
                     gc.enable()
                 gc.collect()
     finally:
         if gc_was_enabled:
             gc.enable()
-    return Result(workload, {k: statistics.median(v) for k, v in samples.items()}, unit, per, note,
-                  missing)
+    return Result(workload, {k: statistics.median(v) for k, v in samples.items()
+                             if k not in missing}, unit, per, note, missing)
+
+
+def optional(peer: str) -> bool:
+    """The compiled peers: one that fails is reported with the reason, the run goes on."""
+    return "compile" in peer or "jit" in peer
+
+
+def _reason(exc) -> str:
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"failed: {type(exc).__name__}: {text}"
 
 
 def format_table(results: list, peers_order: list, baseline: str = "xgrad") -> str:

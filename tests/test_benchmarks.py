@@ -68,3 +68,14 @@ def test_pin_one_core_covers_later_threads():
             "assert os.sched_getaffinity(0) == {core} == seen[0], (core, seen)\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_failing_compiled_peer_does_not_end_the_run():
+    def broken():
+        raise ReferenceError("weakly-referenced object no longer exists")
+    r = measure("W0 demo", {"numpy": lambda: None, "xgrad.compile": broken},
+                repeats=1, min_time=0.0)
+    assert set(r.times) == {"numpy"}
+    assert r.missing["xgrad.compile"].startswith("failed: ReferenceError")
+    with pytest.raises(ReferenceError):
+        measure("W0 demo", {"numpy": lambda: None, "xgrad": broken}, repeats=1, min_time=0.0)
