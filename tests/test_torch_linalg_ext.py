@@ -64,7 +64,7 @@ def _compare(fn_torch, fn_xgrad, arrays, device, *, grad=True, rtol=1e-7, atol=1
     tg = torch.autograd.grad(tloss, ts)
     xg = xgrad.autograd.grad(xloss, xs)
     for a, b in zip(xg, tg):
-        assert_close(to_numpy(a), b.numpy(), rtol=1e-6, atol=1e-8)
+        assert_close(to_numpy(a), b.resolve_conj().numpy(), rtol=1e-6, atol=1e-8)
 
 
 def _jvp_compare(fn_torch, fn_xgrad, arrays, device, *, rtol=1e-6, atol=1e-8):
@@ -81,7 +81,7 @@ def _jvp_compare(fn_torch, fn_xgrad, arrays, device, *, rtol=1e-6, atol=1e-8):
         xt = [fwAD.unpack_dual(o).tangent for o in outs]
     tt = tt if isinstance(tt, tuple) else (tt,)
     for a, b in zip(xt, tt):
-        assert_close(to_numpy(a), b.numpy(), rtol=rtol, atol=atol)
+        assert_close(to_numpy(a), b.resolve_conj().numpy(), rtol=rtol, atol=atol)
 
 
 # -- pinv and matrix_rank: PyTorch's atol / rtol / hermitian ------------------------------------
@@ -477,3 +477,32 @@ def test_ldl_errors_as_pytorch(device):
         torch.linalg.ldl_factor(_t(s, requires_grad=True)).LD.sum().backward()
     with pytest.raises(RuntimeError):
         xgrad.linalg.ldl_factor(make(s, device, requires_grad=True)).LD.sum().backward()
+
+
+# -- torch.fft's hfftn / ihfftn / hfft2 / ihfft2 ----------------------------------------------
+HFFT_CASES = [("hfftn", {}), ("hfftn", {"norm": "ortho"}), ("hfftn", {"s": (4, 6)}),
+              ("hfftn", {"dim": (0,)}), ("hfftn", {"s": (3,), "dim": (-2,)}),
+              ("hfft2", {"norm": "forward"}), ("ihfftn", {}), ("ihfftn", {"norm": "forward"}),
+              ("ihfftn", {"s": (4, 6)}), ("ihfft2", {}), ("ihfft2", {"norm": "ortho"})]
+
+
+@pytest.mark.parametrize("name,kw", HFFT_CASES, ids=[f"{n}-{k}" for n, k in HFFT_CASES])
+def test_hermitian_nd_ffts(device, name, kw):
+    inverse = name.startswith("i")
+    a = _rand(3, 4, 5, seed=40)
+    if not inverse:
+        a = a + 1j * _rand(3, 4, 5, seed=41)
+    _compare(lambda x: getattr(torch.fft, name)(x, **kw).resolve_conj(),
+             lambda x: getattr(xgrad.fft, name)(x, **kw), [a], device)
+    r = _rand(2, 3, 4, seed=42)
+
+    def xf(x):
+        return getattr(xgrad.fft, name)(x if inverse else x * (1 + 0.5j), **kw)
+    x = make(r, device, dtype=xgrad.float64, requires_grad=True)
+    if not inverse:
+        assert gradcheck(xf, (x,))
+        assert gradgradcheck(xf, (x,))
+    else:
+        assert gradcheck(lambda x: xf(x).real + xf(x).imag, (x,))
+    _jvp_compare(lambda x: getattr(torch.fft, name)(x if inverse else x * (1 + 0.5j), **kw), xf,
+                 [r], device)

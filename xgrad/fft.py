@@ -15,7 +15,8 @@ from __future__ import annotations
 from .array_api import fft as _std
 
 __all__ = ["fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "hfft", "ihfft",
-           "fft2", "ifft2", "rfft2", "irfft2", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq",
+           "rfftfreq", "fftshift", "ifftshift"]
 
 
 def _norm(norm):
@@ -66,6 +67,52 @@ fft2 = _many(_std.fftn, "2-D DFT over ``dim`` (the last two axes by default).", 
 ifft2 = _many(_std.ifftn, "2-D inverse DFT over ``dim`` (the last two axes by default).", (-2, -1))
 rfft2 = _many(_std.rfftn, "2-D DFT of a real input over ``dim`` (the last two axes).", (-2, -1))
 irfft2 = _many(_std.irfftn, "Inverse of :func:`rfft2`.", (-2, -1))
+
+
+_SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def _hermitian_many(name, default_dim, inverse):
+    """``hfftn``/``ihfftn`` (``hfft2``/``ihfft2`` with ``dim=(-2, -1)``), PyTorch's: the
+    n-dimensional transforms of a signal Hermitian-symmetric in its last ``dim`` (given
+    by its first half). As in PyTorch, ``hfftn(x) = irfftn(conj(x))`` and
+    ``ihfftn(x) = conj(rfftn(x))`` with the normalization's direction swapped."""
+    def fn(input, s=None, dim=default_dim, norm=None, *, out=None):
+        if out is not None:
+            raise NotImplementedError(f"xgrad.fft.{name}: out= is not supported")
+        from . import array_api as ns
+        dims = (dim,) if isinstance(dim, int) else dim
+        if dims is None:
+            dims = tuple(range(-(len(s) if s is not None else input.ndim), 0))
+        dims = tuple(dims)
+        if s is not None and len(s) != len(dims):
+            raise RuntimeError(f"fft.{name}: When given, dim and shape arguments must have "
+                               "the same length")
+        swapped = _SWAP.get(_norm(norm), _norm(norm))  # (an invalid one: the standard's error)
+        if inverse:
+            if input.dtype.is_complex:
+                raise RuntimeError(f"fft.{name}: expects a real-valued input tensor, but got "
+                                   f"{input.dtype}")
+            return ns.conj(_std.rfftn(input, s=None if s is None else tuple(s), axes=dims,
+                                      norm=swapped))
+        x = input if input.dtype.is_complex else ns.astype(
+            input, ns.complex128 if input.dtype == ns.float64 else ns.complex64)
+        return _std.irfftn(ns.conj(x), s=None if s is None else tuple(s), axes=dims,
+                           norm=swapped)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (("Inverse of :func:`hfftn`: the first half of the Hermitian-symmetric "
+                   "spectrum of a real input" if inverse else
+                   "DFT of a Hermitian-symmetric signal given by its first half along the "
+                   "last of ``dim`` (a real output; ``s[-1]`` defaults to ``2 * (m - 1)``)")
+                  + f".\n\n``torch.fft`` signature ``(input, s=None, dim={default_dim!r}, "
+                  "norm=None)``; see :func:`_hermitian_many`.")
+    return fn
+
+
+hfftn = _hermitian_many("hfftn", None, False)
+ihfftn = _hermitian_many("ihfftn", None, True)
+hfft2 = _hermitian_many("hfft2", (-2, -1), False)
+ihfft2 = _hermitian_many("ihfft2", (-2, -1), True)
 
 
 def fftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False, out=None):
