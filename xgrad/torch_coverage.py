@@ -166,6 +166,18 @@ NOTES = {
     "svd_lowrank": "exact (truncated full SVD), not randomized",
     "pca_lowrank": "exact (truncated full SVD), not randomized",
     "geqrf": "Householder steps composed of differentiable ops (PyTorch: no gradient)",
+    "eig": "the backend's (a Backend.linalg_eig hook: NumPy's on cpu); strict, CuPy and Dask "
+           "raise NotImplementedError naming the device",
+    "eigvals": "eig's eigenvalues (the backend's eig; strict, CuPy and Dask raise)",
+    "ldl_factor": "LAPACK's sytrf/hetrf step by step (Bunch-Kaufman; a host read per column); "
+                  "no gradient (PyTorch: requires_grad but no derivative)",
+    "ldl_factor_ex": "as ldl_factor; check_errors raises RuntimeError",
+    "ldl_solve": "LAPACK's sytrs/hetrs step by step (pivots read on the host); no gradient, as "
+                 "PyTorch's",
+    "lobpcg": "not implemented: PyTorch's result depends on its random start (torch.randn) and, "
+              "with X given, on each iteration's rounding (matched only to tol, not exactly)",
+    "stft": "composed of slices, reshapes and the fft face (every device, differentiable)",
+    "istft": "composed; the NOLA check reads the window envelope's minimum (one sync)",
 }
 
 
@@ -268,6 +280,10 @@ def _samples():
         "real": lambda T, x: T.real(x * (1 + 2j)),
         "imag": lambda T, x: T.imag(x * (1 + 2j)),
         "multi_dot": lambda T, x: T.linalg.multi_dot([x, x, x]),
+        "eig": lambda T, x: T.linalg.eig(x)[0].real,
+        "eigvals": lambda T, x: T.linalg.eigvals(x).real,
+        "stft": lambda T, x: T.stft(x.reshape(-1), 4, return_complex=True).abs(),
+        "istft": lambda T, x: T.istft(T.stft(x.reshape(-1), 4, return_complex=True), 4),
         "solve_triangular": lambda T, x: T.linalg.solve_triangular(x, x, upper=True),
         "tensorsolve": lambda T, x: T.linalg.tensorsolve(x, x[0]),
         "polygamma": lambda T, x: T.polygamma(1, x),
