@@ -305,3 +305,45 @@ def test_adaptive_max_pool_ties_modules_and_errors(device):
     for name, shape, size in bad:
         raises_like(lambda: getattr(XF, name)(X(np.zeros(shape), device), size, return_indices=True),
                     lambda: getattr(TF, name)(T(np.zeros(shape)), size, return_indices=True))
+
+
+# -- unique(dim=), unique_consecutive(dim=) ----------------------------------------------------------
+U = np.array([[1.0, 3.0, 2.0], [1.0, 0.0, 5.0], [1.0, 3.0, 2.0], [0.0, 9.0, 9.0], [1.0, 0.0, 5.0]])
+
+
+@pytest.mark.parametrize("a", [U, U.T.copy(), U.reshape(5, 3, 1), np.array([[3, 1], [1, 5], [3, 1], [1, 2]]),
+                               np.array([[True, False], [True, False], [False, False]]),
+                               np.array([[-0.0, 1.0], [0.0, 1.0]]),
+                               np.array([3, 1, 3, 2]), np.zeros((0, 3))], ids=lambda a: f"{a.dtype}{a.shape}")
+@pytest.mark.parametrize("inverse,counts", [(False, False), (True, False), (False, True), (True, True)])
+def test_unique_dim(device, a, inverse, counts):
+    for dim in range(-a.ndim, a.ndim):
+        if a.size == 0 and a.shape[dim] != 0:
+            continue  # (PyTorch's error, below)
+        for sorted_ in (True, False):  # PyTorch's unique_dim sorts either way
+            kw = dict(sorted=sorted_, return_inverse=inverse, return_counts=counts, dim=dim)
+            against_torch(lambda x: xgrad.unique(x, **kw), lambda x: torch.unique(x, **kw), [a],
+                          device, diff=[])
+            against_torch(lambda x: x.unique(**kw), lambda x: x.unique(**kw), [a], device, diff=[])
+        kw = dict(return_inverse=inverse, return_counts=counts, dim=dim)
+        against_torch(lambda x: xgrad.unique_consecutive(x, **kw),
+                      lambda x: torch.unique_consecutive(x, **kw), [a], device, diff=[])
+        against_torch(lambda x: x.unique_consecutive(**kw), lambda x: x.unique_consecutive(**kw), [a],
+                      device, diff=[])
+
+
+def test_unique_dim_errors_and_no_gradient(device):
+    x = X(U, device, requires_grad=True)
+    # PyTorch's result has a grad_fn whose backward raises (no derivative); xgrad's, as its
+    # unique without dim, does not require grad
+    assert not xgrad.unique(x, dim=0).requires_grad
+    # slices holding a NaN are all distinct (NaN != NaN), as PyTorch's; their order among
+    # other slices is not compared (PyTorch's comparator skips NaN entries as if equal)
+    nan = np.array([[np.nan, 1.0], [np.nan, 1.0]])
+    against_torch(lambda v: xgrad.unique(v, dim=0, return_inverse=True, return_counts=True),
+                  lambda v: torch.unique(v, dim=0, return_inverse=True, return_counts=True),
+                  [nan], device, diff=[])
+    for a, dim in [(np.array(3.0), 0), (np.zeros((2, 3)), 2), (np.zeros((0, 3)), 1), (np.zeros((2, 0)), 0)]:
+        raises_like(lambda: xgrad.unique(X(a, device), dim=dim), lambda: torch.unique(T(a), dim=dim))
+        raises_like(lambda: xgrad.unique_consecutive(X(a, device), dim=dim),
+                    lambda: torch.unique_consecutive(T(a), dim=dim))

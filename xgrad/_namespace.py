@@ -713,9 +713,10 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     """The distinct elements (sorted), with the inverse indices (shaped like ``input``) and
-    counts when asked for."""
+    counts when asked for; with ``dim``, the distinct slices along it (``unique_dim``)."""
     if dim is not None:
-        raise NotImplementedError("xgrad.unique: dim= is not supported")
+        from ._torch_math import unique_dim
+        return unique_dim(input, dim, sorted, return_inverse, return_counts)
     x = _t(input)
     res = _std.unique_all(reshape(x, (-1,)))
     values = res.values

@@ -423,15 +423,23 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         a = xp.reshape(a, (-1,))
         d = 0
     else:
+        if x.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         d = _one_dim(x, dim)
     am = xp.moveaxis(a, d, 0)
     n = am.shape[0]
+    if not flat and n and any(s == 0 for s in am.shape[1:]):
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
+                           "cannot be applied")
     if n == 0:
         change = xp.zeros((0,), dtype=xp.bool, device=a.device)
     else:
         diff = am[1:, ...] != am[:-1, ...]
         if diff.ndim > 1:
-            diff = xp.any(xp.reshape(diff, (n - 1, -1)), axis=1)
+            m = 1
+            for s in diff.shape[1:]:
+                m *= s
+            diff = xp.any(xp.reshape(diff, (n - 1, m)), axis=1)
         change = xp.concat([xp.ones((1,), dtype=xp.bool, device=a.device), diff])
     run = xp.cumulative_sum(xp.astype(change, xp.int64)) - 1
     starts = xp.nonzero(change)[0]
@@ -443,8 +451,58 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         inv = run if flat and x.ndim != 1 else run
         result.append(_wrap(xp.reshape(inv, tuple(x.shape)) if flat else inv, x._device))
     if return_counts:
-        ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=a.device)])
-        result.append(_wrap(xp.astype(ends - starts, xp.int64), x._device))
+        if n:
+            ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=a.device)])
+            result.append(_wrap(xp.astype(ends - starts, xp.int64), x._device))
+        else:
+            result.append(_wrap(xp.zeros((0,), dtype=xp.int64, device=a.device), x._device))
+    return result[0] if len(result) == 1 else tuple(result)
+
+
+def unique_dim(input, dim, sorted=True, return_inverse=False, return_counts=False):  # noqa: A002
+    """The distinct slices of ``input`` along ``dim``, sorted lexicographically (PyTorch
+    sorts whatever ``sorted`` says); the inverse (the slice of the result each input slice
+    equals, shape (size of dim,)) and the counts when asked for. No gradient (PyTorch's
+    ``unique_dim`` has no derivative either)."""
+    x = _t(input)
+    if x.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    d = _one_dim(x, dim)
+    xp, a = _raw(x)
+    am = xp.moveaxis(a, d, 0)
+    n = am.shape[0]
+    if n and any(s == 0 for s in am.shape[1:]):
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
+                           "cannot be applied")
+    m = 1
+    for s in am.shape[1:]:
+        m *= s
+    rows = xp.reshape(am, (n, m))
+    keys = xp.astype(rows, xp.int64) if rows.dtype == xp.bool else rows
+    order = xp.arange(n, dtype=xp.int64, device=a.device)
+    for col in reversed(range(keys.shape[1])):  # stable sorts, last column first: lexicographic
+        order = xp.take(order, xp.argsort(xp.take(keys[:, col], order, axis=0), stable=True),
+                        axis=0)
+    srt = xp.take(rows, order, axis=0)
+    if n:
+        diff = xp.any(srt[1:, ...] != srt[:-1, ...], axis=1)
+        change = xp.concat([xp.ones((1,), dtype=xp.bool, device=a.device), diff])
+    else:
+        change = xp.zeros((0,), dtype=xp.bool, device=a.device)
+    starts = xp.nonzero(change)[0]
+    if hasattr(starts, "compute_chunk_sizes"):  # Dask: the number of slices is data
+        starts = starts.compute_chunk_sizes()
+    values = xp.moveaxis(xp.take(am, xp.take(order, starts, axis=0), axis=0), 0, d)
+    result = [_wrap(values, x._device)]
+    if return_inverse:
+        group = xp.cumulative_sum(xp.astype(change, xp.int64)) - 1
+        result.append(_wrap(xp.take(group, xp.argsort(order), axis=0), x._device))
+    if return_counts:
+        if n:
+            ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=a.device)])
+            result.append(_wrap(xp.astype(ends - starts, xp.int64), x._device))
+        else:
+            result.append(_wrap(xp.zeros((0,), dtype=xp.int64, device=a.device), x._device))
     return result[0] if len(result) == 1 else tuple(result)
 
 
