@@ -292,6 +292,11 @@ AUDIT = {
     "setitem_mask": (lambda x: _setitem(x, x > 0.5, 0.0), [A]),
     "copy_slices": (lambda x, v: _write_views(x, v), [A, ((2, 2), -1.0, 1.0)]),
     "detach_view": (lambda x: x * x.detach()[0], [A]),
+    "fill": (lambda x: (x * 1).fill_(0.5) + x, [A]),
+    "unfold_view": (lambda x: x.unfold(1, 2, 1) * x.unfold(1, 2, 2)[:, :1, :1], [A]),
+    "view_as_real": (lambda x: xgrad.view_as_real(x * (1 + 2j)), [A]),
+    "view_as_complex": (lambda x: xgrad.view_as_real(
+        xgrad.view_as_complex(x.reshape(-1, 2)) * (1 - 1j)), [A]),
     "no_grad_view": (lambda x: _no_grad_view(x), [A]),
     "index_put": (lambda x, v: _setitem(x, (_idx([1, 0], x), slice(None), _idx([4, 2], x)), v),
                   [((2, 3, 6), -1.0, 1.0), ((2, 3), -1.0, 1.0)]),

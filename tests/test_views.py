@@ -884,3 +884,42 @@ def test_jvp_through_writes_into_views(device):
                          (xgrad.asarray(t, device=device),))
     assert_close(got[0], _np(ref[0]))
     assert_close(got[1], _np(ref[1]))
+
+
+def _strided_views(L, x, device):
+    # view_as_real, view_as_complex and unfold are views (PyTorch reinterprets strides)
+    y = x * 1
+    c = L.view_as_complex(y.reshape(3, 2, 2))
+    r = L.view_as_real(c)
+    c[1, 0] = c[1, 0] * (2 - 1j)           # through the complex view: y and r see it
+    r[2, 1, 0] = x[0, 0] * 3               # through the real view of the complex view
+    y[0, 3] = x[1, 1] ** 2                 # into the base: c and r see it
+    u = y.unfold(1, 2, 2)                  # windows that do not overlap
+    u[1].mul_(x[2, 0])
+    w = y.unfold(1, 3, 1)                  # overlapping windows: read, and filled
+    w[0].fill_(0.25)
+    g = y.t().unfold(0, 1, 3)              # with gaps, of a transposed view
+    g.add_(x[0, 1])
+    return y, L.view_as_real(c * 1), r, u, w, g
+
+
+def test_strided_views(device):
+    _check(_strided_views, device)
+
+
+def test_strided_view_layouts(device):
+    for L in (torch, xgrad):
+        x = L.zeros((4, 6), dtype=L.float64) if L is torch else \
+            xgrad.zeros((4, 6), dtype=xgrad.float64, device=device)
+        assert x.unfold(1, 2, 2).is_contiguous() and not x.unfold(0, 2, 2).is_contiguous()
+        x.unfold(1, 2, 2).reshape(-1)[0] = 1.0   # a view of a view
+        x.unfold(0, 2, 2).reshape(-1)[1] = 2.0   # a copy (PyTorch's reshape too)
+        assert x[0, 0].item() == 1.0 and x[0, 1].item() == 0.0
+        assert L.view_as_real(L.view_as_complex(x.reshape(4, 3, 2))).is_contiguous()
+        with pytest.raises(RuntimeError, match="last dimension with stride 1"):
+            L.view_as_complex(x.reshape(4, 2, 3).transpose(1, 2))
+    # a write into overlapping windows: PyTorch's result depends on the order it walks
+    # memory (each element multiplied once or twice); xgrad refuses it, as for expansions
+    x = xgrad.zeros((4, 6), dtype=xgrad.float64, device=device)
+    with pytest.raises(RuntimeError, match="more than one element"):
+        x.unfold(1, 3, 1).mul_(2)

@@ -1657,25 +1657,25 @@ def renorm(input, p, dim, maxnorm):
 
 # -- complex views, conj/neg bits -----------------------------------------------------------
 def view_as_real(input):
-    """A complex tensor as real pairs in a new last dimension of size 2 (a copy here:
-    xgrad has no strides, so the two do not share memory)."""
+    """A complex tensor as real pairs in a new last dimension of size 2: a view (writes
+    through either are seen by both)."""
     x = _tensor(input)
     if x.dtype.is_complex is False:
         raise RuntimeError("view_as_real is only supported for complex tensors")
-    return _M.stack([_E.real(x), _E.imag(x)], axis=-1)
+    from .ops import strided_views  # (a view: xgrad/ops/strided_views.py)
+    return strided_views.view_as_real(x)
 
 
 def view_as_complex(input):
-    """Real pairs in a last dimension of size 2 as a complex tensor (a copy here)."""
+    """Real pairs in a last dimension of size 2 as a complex tensor: a view."""
     x = _tensor(input)
     if x.ndim == 0 or x.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
     if x.dtype not in (_dtypes.float32, _dtypes.float64):
         raise RuntimeError("view_as_complex is only supported for float and double tensors, but "
                            f"got a tensor of scalar type: {x.dtype}")
-    cdt = _dtypes.complex64 if x.dtype == _dtypes.float32 else _dtypes.complex128
-    re, im = x[..., 0], x[..., 1]
-    return _C.astype(re, cdt) + _C.astype(im, cdt) * 1j
+    from .ops import strided_views  # (a view: xgrad/ops/strided_views.py)
+    return strided_views.view_as_complex(x)
 
 
 def resolve_conj(input):
@@ -2216,7 +2216,8 @@ def put(input, index, source, accumulate=False):
 
 def _unfold(self, dimension, size, step):
     """``Tensor.unfold``: the windows of ``size`` elements every ``step`` along
-    ``dimension``, as a new last dimension (a copy here: xgrad has no strides)."""
+    ``dimension``, as a new last dimension: a view (writes into overlapping windows,
+    other than zero_/fill_, raise PyTorch's overlapping-memory error)."""
     d = _dim(dimension, self.ndim)
     length = self.shape[d] if self.ndim else 1
     if size > length:
@@ -2225,12 +2226,8 @@ def _unfold(self, dimension, size, step):
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
     x = self if self.ndim else _M.reshape(self, (1,))
-    n = (length - size) // step + 1
-    index = [w * step + i for w in range(n) for i in range(size)]
-    taken = _I.take(x, asarray(index, dtype=_dtypes.int64, device=self.device), axis=d)
-    shape = tuple(x.shape)
-    windows = _M.reshape(taken, shape[:d] + (n, size) + shape[d + 1:])
-    out = movedim(windows, d + 1, -1)
+    from .ops import strided_views  # (a view: xgrad/ops/strided_views.py)
+    out = strided_views.unfold(x, d, size, step)
     return out if self.ndim else _M.reshape(out, (size,))
 
 

@@ -405,15 +405,17 @@ def _copy_slices_forward(xp, base, value, *, chain, shape):
 
 
 def _copy_slices_vjps(xp, g, out, base, value, *, chain, shape):
+    # (the zeros have the view's dtype: view_as_real/view_as_complex change it)
     if not is_backend_namespace(xp):  # create_graph: both recorded, so differentiable again
-        zeros = xp.zeros(shape, dtype=g.dtype, device=g.device)
-        return call(xp, COPY_SLICES, g, zeros, chain=chain, shape=shape), run_chain(xp, g, chain)
+        g_value = run_chain(xp, g, chain)
+        zeros = xp.zeros(shape, dtype=g_value.dtype, device=g.device)
+        return call(xp, COPY_SLICES, g, zeros, chain=chain, shape=shape), g_value
     g_value = _derive_data(xp, g, chain)
     if _engine_owned(g, xp):
         g_value = xp.asarray(g_value, copy=True)  # (before its region is zeroed)
-        if _write_in_place(g, chain, xp.zeros(shape, dtype=g.dtype), xp):
+        if _write_in_place(g, chain, xp.zeros(shape, dtype=g_value.dtype), xp):
             return g, g_value
-    return put_chain(xp, g, chain, xp.zeros(shape, dtype=g.dtype)), g_value
+    return put_chain(xp, g, chain, xp.zeros(shape, dtype=g_value.dtype)), g_value
 
 
 # The references to an incoming gradient array while a node's ``vjp_all`` rule runs
@@ -520,17 +522,24 @@ def _exclusive(root):
     return _getrefcount(data) == expected
 
 
+_OVERLAPPING = ("broadcast_to", "unfold_view")  # the view ops whose elements may share memory
+
+
 def _overlaps(t):
     """Whether several elements of view ``t`` share one element of its root (an
-    expansion; an empty view overlaps nothing)."""
-    for op, _ in t._chain:
-        if op.name == "broadcast_to":
-            layout = _layout(t._base, t._chain)
-            if layout is not None and all(layout[0]):
-                for size, stride in zip(*layout):
-                    if size > 1 and stride == 0:
-                        return True
-            return False
+    expansion, overlapping ``unfold`` windows; an empty view overlaps nothing): from
+    PyTorch's strides, the sizes sorted by stride must each step past the extent of
+    the ones before."""
+    if not any(op.name in _OVERLAPPING for op, _ in t._chain):
+        return False
+    layout = _layout(t._base, t._chain)
+    if layout is None or not all(layout[0]):
+        return False
+    extent = 0
+    for stride, size in sorted((st, sz) for sz, st in zip(*layout) if sz > 1):
+        if stride <= extent:
+            return True
+        extent += (size - 1) * stride
     return False
 
 
@@ -1074,6 +1083,8 @@ def _install():
     _STRIDES["real"] = _complex_part_strides
     _PUT["imag"] = _put_imag
     _STRIDES["imag"] = _complex_part_strides
+    from .ops import strided_views  # view_as_real, view_as_complex, unfold
+    strided_views._register()
 
 
 # -- public helpers: is_contiguous, view, contiguous, detach -----------------------------------
