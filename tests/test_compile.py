@@ -590,3 +590,12 @@ def test_differential_programs_replay_bitwise(device):
                     assert np.array_equal(g[2], w[2], equal_nan=True), (seed, program.text())
         replayed += cf.cache_info()["programs"] > 0 and cf.cache_info()["eager"] == 0
     assert replayed >= count * 0.6, replayed
+
+
+def test_returning_an_argument_returns_that_argument(device):
+    cf = xgrad.compile(lambda x, y: (x, y * 2))
+    for v in ([1.0], [2.0]):
+        x = make(v, device)
+        y = make(v, device)
+        a, b = cf(x, y)
+        assert a is x and _same(b, y * 2)

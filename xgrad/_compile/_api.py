@@ -9,6 +9,10 @@ import functools
 import warnings
 
 from .._tensor import Tensor
+from .. import config as _config
+
+_DEFAULT_DEVICE = _config._DEVICE.get
+_DEFAULT_DTYPE = _config._DTYPE.get
 from ..autograd.grad_mode import STATE as _GRAD, _GradState
 from ..autograd.forward_state import STATE as _FW
 from . import _hooks
@@ -128,18 +132,31 @@ class CompiledFunction:
     # -- calls ----------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         fn = self._fn
-        if _hooks.ACTIVE is not None:  # inside another compiled function's trace: inlined
-            return fn(*args, **kwargs)
-        if _GradState.anomaly or _FW.depth:
-            self._refuse("anomaly mode" if _GradState.anomaly else "forward-mode AD")
-            return fn(*args, **kwargs)
+        if _hooks.ACTIVE is not None or _GradState.anomaly or _FW.depth:
+            if _hooks.ACTIVE is None:
+                self._refuse("anomaly mode" if _GradState.anomaly else "forward-mode AD")
+            return fn(*args, **kwargs)  # (inside another compiled function's trace: inlined)
         flat = []
-        spec = _spec((args, kwargs), flat, self._keep)
-        if spec is None:
-            self._refuse("an argument on the dask device (lazy arrays are not compiled)")
-            return fn(*args, **kwargs)
-        from ..config import get_default_device, get_default_dtype
-        key = (spec, _GRAD.enabled, get_default_device(), get_default_dtype())
+        parts = []
+        for a in args:  # (the common case written out: tensors among the positional arguments)
+            if isinstance(a, Tensor):
+                dev = a._device
+                if dev.type == "dask":
+                    return self._eager_dask(args, kwargs)
+                d = a._data
+                flat.append(a)
+                parts.append((id(dev), d.shape, d.dtype, a._requires_grad))
+            else:
+                spec = _spec(a, flat, self._keep)
+                if spec is None:
+                    return self._eager_dask(args, kwargs)
+                parts.append(spec)
+        if kwargs:
+            spec = _spec(kwargs, flat, self._keep)
+            if spec is None:
+                return self._eager_dask(args, kwargs)
+            parts.append(spec)
+        key = (tuple(parts), _GRAD.enabled, id(_DEFAULT_DEVICE()), id(_DEFAULT_DTYPE()))
         if len(flat) > 1:
             ids = [id(t) for t in flat]
             if len(set(ids)) != len(ids):
@@ -154,6 +171,10 @@ class CompiledFunction:
         else:
             entry = self._cache[key] = _Entry()
         return self._trace(entry, flat, args, kwargs)
+
+    def _eager_dask(self, args, kwargs):
+        self._refuse("an argument on the dask device (lazy arrays are not compiled)")
+        return self._fn(*args, **kwargs)
 
     def _trace(self, entry, flat, args, kwargs):
         fn = self._fn
@@ -225,7 +246,7 @@ def _spec(x, flat, keep):
             return None
         flat.append(x)
         d = x._data
-        return (dev, d.shape, d.dtype, x._requires_grad)
+        return (id(dev), d.shape, d.dtype, x._requires_grad)
     if t is dict:
         parts = []
         for k, v in x.items():

@@ -747,6 +747,9 @@ class Trace:
             info = self.infos.get(id(out))
             if info is not None:
                 return ("pre", info.path)
+            pos = self.arg_pos.get(id(out))
+            if pos is not None:  # an argument the function did not touch
+                return ("pre", ("arg", pos))
             if id(out) in self._pre:  # an existing tensor the function did not touch
                 path = ("ext", len(self.externals))
                 self.externals.append(out)
