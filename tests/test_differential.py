@@ -271,6 +271,79 @@ v10 = torch.logsumexp(v4, 0)
 v11 = torch.nn.functional.log_softmax(x2[0], dim=0)
 v12 = torch.trapezoid(x2[2:], dim=-1)
 """),
+    # detach_shares_data: a write into x.detach() reaches x; recorded on the detached tensor
+    # (views; fixed in _views.py)
+    ({"write_detached"}, """
+x1 = torch.tensor([1.36, 0.93, 1.37, -1.52], dtype=torch.float64, requires_grad=True)
+v3 = x1.detach()
+x4 = torch.tensor([0.04], dtype=torch.float64, requires_grad=True)
+v3[None, -2] = x4
+"""),
+    # reshape_after_scan_is_a_copy: logcumsumexp's result is a new, contiguous tensor, so
+    # reshape views it (views; fixed in _views.fresh, ops/scans.py)
+    (set(), """
+x1 = torch.tensor([[1.82, -1.73, -0.41], [0.93, 0.08, -1.89]], dtype=torch.float64, requires_grad=True)
+v3 = torch.logcumsumexp(x1 * 1.5, 0)
+v4 = v3.reshape(6, 1)
+v3.pow_(2)
+"""),
+    # advanced_setitem_into_expanded: an integer-array write into an expansion, last write
+    # wins (views; fixed in _views.py)
+    ({"write_into_expanded"}, """
+x1 = torch.tensor(0.04, dtype=torch.float64, requires_grad=True)
+c2 = torch.tensor(1.03, dtype=torch.float64)
+v4 = c2.expand(2)
+v4[[0, 1]] = x1
+"""),
+    # setitem_none_key_strict: None in setitem keys, a lone None into a 0-d tensor (strict;
+    # fixed in ops/indexing.py)
+    ({"setitem_none"}, """
+x1 = torch.tensor([-1.09, 0.54], dtype=torch.float64, requires_grad=True)
+v2 = x1 * 2
+v2[None, 0] = 0.0
+v3 = torch.zeros((), dtype=torch.float64)
+x4 = torch.tensor(-0.81, dtype=torch.float64, requires_grad=True)
+v3[None] = x4
+"""),
+    # zero_then_sqrt_second_order: zero_ cuts the old values' gradient off the graph, so a
+    # later sqrt_ gives no 0 * inf at second order (views; fixed in _views.FILL)
+    (set(), """
+x2 = torch.tensor([[-1.89, -0.02, -1.24, -0.66], [0.43, -0.53, -0.04, -1.04]], dtype=torch.float64, requires_grad=True)
+v3 = x2 * 1.5
+v3.zero_()
+v3.sqrt_()
+v4 = torch.hypot(v3, x2)
+"""),
+    # copy_from_0d_aliases: a recorded copy_ gets a buffer of its own (views; lead)
+    ({"copy_from_0d"}, """
+x1 = torch.tensor([[[-0.73], [1.77], [1.83], [-1.35]]], dtype=torch.float64, requires_grad=True)
+v2 = torch.nn.functional.mish(x1)
+c3 = torch.tensor(-1.59, dtype=torch.float64)
+v2.copy_(c3)
+c3 *= c3
+"""),
+    # fill_then_sqrt_nan_gradient: fill_ cuts the gradient (views; 1188891)
+    (set(), """
+x1 = torch.tensor([1.66, 0.58, -0.47, -1.11], dtype=torch.float64, requires_grad=True)
+v2 = x1 * 2
+v2.fill_(0.0)
+v2.sqrt_()
+"""),
+    # zero_gives_negative_zero: zero_ gives +0.0 (views; 1188891)
+    (set(), """
+x1 = torch.tensor([[0.65, -0.9], [-1.93, 0.01]], dtype=torch.float64, requires_grad=True)
+x2 = torch.tensor([1.31, -1.64], dtype=torch.float64, requires_grad=True)
+v3 = torch.sum(x1)
+v3.zero_()
+v5 = torch.copysign(x2, v3)
+"""),
+    # fill_then_hypot_nan_gradient: as fill_then_sqrt (views; 1188891)
+    (set(), """
+x1 = torch.tensor([-1.77, 1.97, 0.7], dtype=torch.float64, requires_grad=True)
+v2 = x1.clone()
+v2.fill_(0.0)
+v4 = torch.hypot(v2, v2)
+"""),
 ]
 
 
