@@ -234,6 +234,10 @@ def build_program(trace, outputs, writebacks, name="fn"):
             expr = f"{w.const(step.fn)}({w.call_args(step.args, step.kwargs)})"
         elif kind == "host":
             expr = f"{w.const(step.fn)}(*{w.const(step.args)})"
+        elif kind == "op" and _direct_ufunc(step, trace.meta):
+            # (NumPy arrays: the ufunc the operator would call, without the operator's
+            # dispatch, about 70 ns a call)
+            expr = f"{w.const(_OP_UFUNC[step.fn])}({w.call_args(step.args, None)})"
         elif kind == "op":
             if step.fn in _UNARY:
                 sym = _UNARY[step.fn]
@@ -349,6 +353,23 @@ def _ufunc_of(step):
     if fn is None or not all(type(a) is Ref or type(a) in _NUMBERS for a in step.args):
         return None
     return fn
+
+
+def _direct_ufunc(step, meta):
+    """Whether an operator step is exactly its NumPy ufunc: one operand an n-d NumPy
+    array, the others NumPy arrays or Python numbers."""
+    if step.fn not in _OP_UFUNC or step.fn == "pow":
+        return False
+    nd = False
+    for a in step.args:
+        if type(a) is Ref:
+            m = meta.get(a.slot)
+            if m is None:
+                return False
+            nd = nd or m[0] != ()
+        elif type(a) not in _NUMBERS:
+            return False
+    return nd
 
 
 def _nbytes(meta):

@@ -451,7 +451,7 @@ class Trace:
 
     # -- installation --------------------------------------------------------------------------
     def install(self):
-        self._pre = {id(o): o for o in gc.get_objects() if isinstance(o, Tensor)}
+        self._pre = {id(o): o for o in gc.get_objects() if issubclass(type(o), Tensor)}
         devices = list(dict.fromkeys(_backends._DEVICES.values()))
         proxies = {}
         saved = []
@@ -870,7 +870,7 @@ class Trace:
         alive = []
         o = None
         for o in gc.get_objects():
-            if isinstance(o, Tensor):
+            if issubclass(type(o), Tensor):
                 if id(o) not in pre:
                     alive.append(o)
                     _untrace_tensor(o)
