@@ -347,3 +347,24 @@ def test_unique_dim_errors_and_no_gradient(device):
         raises_like(lambda: xgrad.unique(X(a, device), dim=dim), lambda: torch.unique(T(a), dim=dim))
         raises_like(lambda: xgrad.unique_consecutive(X(a, device), dim=dim),
                     lambda: torch.unique_consecutive(T(a), dim=dim))
+
+
+# -- cross_entropy's backward reads what PyTorch's reads (the log-softmax, not the logits) ------------
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_logits_overwritten_after_forward(device, reduction):
+    # found by the differential test: the logits are written through a detach() alias after
+    # the forward; PyTorch's gradient comes from the saved log-softmax, so it is unchanged
+    def run(lib, make):
+        x = make(np.array([[-0.81, 0.94, 1.14, 0.88], [0.3, -0.2, 0.5, 0.1]]), requires_grad=True)
+        tgt = make(np.array([2, 0]))
+        loss = lib.nn.functional.cross_entropy(x, tgt, reduction=reduction)
+        d = x.detach()
+        d[-1, -1:] = 2.0
+        w = make(np.array([0.7, -1.3]) if reduction == "none" else np.array(1.0))
+        (g,) = lib.autograd.grad((loss * w).sum(), [x], create_graph=True)
+        (h,) = lib.autograd.grad((g * make(np.arange(8.0).reshape(2, 4))).sum(), [x])
+        return loss, g, h
+    got = run(xgrad, lambda a, requires_grad=False: X(a, device, requires_grad=requires_grad))
+    want = run(torch, T)
+    for a, b in zip(got, want):
+        close(a, b)

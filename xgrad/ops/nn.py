@@ -258,15 +258,17 @@ def fold(cols, size, kernel, stride=(1, 1), dilation=(1, 1)):
 
 
 # -- cross-entropy of (N, C) logits against class indices ------------------------------------------
+# As PyTorch: log_softmax (which saves its output) then nll_loss (whose gradient needs no
+# values), so the backward reads what PyTorch's reads: the logits may be overwritten after
+# the forward (through a detach() alias, say) without changing the gradient.
 def _ce_parts(xp, x, target, ignore_index):
     """(valid mask as x's dtype, target with ignored entries replaced by class 0)."""
     valid = target != ignore_index
     return xp.astype(valid, x.dtype), xp.where(valid, target, xp.zeros_like(target))
 
 
-def _cross_entropy_forward(xp, x, target, *, reduction="mean", ignore_index=-100):
-    w, safe = _ce_parts(xp, x, target, ignore_index)
-    logp = _log_softmax_forward(xp, x, axis=1)
+def _nll_forward(xp, logp, target, *, reduction="mean", ignore_index=-100):
+    w, safe = _ce_parts(xp, logp, target, ignore_index)
     picked = xp.take_along_axis(logp, xp.expand_dims(safe, axis=1), axis=1)
     loss = -xp.squeeze(picked, axis=1) * w
     if reduction == "none":
@@ -275,34 +277,36 @@ def _cross_entropy_forward(xp, x, target, *, reduction="mean", ignore_index=-100
     return total / xp.sum(w) if reduction == "mean" else total
 
 
-def _cross_entropy_vjp(xp, g, out, x, target, *, reduction="mean", ignore_index=-100):
-    w, safe = _ce_parts(xp, x, target, ignore_index)
-    classes = xp.arange(x.shape[1], device=x.device)
-    onehot = xp.astype(xp.expand_dims(safe, axis=1) == classes, x.dtype)
-    if reduction == "mean":
-        w = w * (g / xp.sum(w))
-    else:
-        w = w * g  # g is 0-d for "sum", (N,) for "none"
-    return (_softmax_forward(xp, x, axis=1) - onehot) * xp.expand_dims(w, axis=1)
+def _nll_weights(xp, g, logp, target, reduction, ignore_index):
+    """d loss / d logp: -onehot(target) times each row's weight (g, over the count for
+    'mean'; ignored rows 0)."""
+    w, safe = _ce_parts(xp, logp, target, ignore_index)
+    classes = xp.arange(logp.shape[1], device=logp.device)
+    onehot = xp.astype(xp.expand_dims(safe, axis=1) == classes, logp.dtype)
+    w = w * (g / xp.sum(w)) if reduction == "mean" else w * g  # g: 0-d, or (N,) for 'none'
+    return -onehot * xp.expand_dims(w, axis=1)
 
 
-def _cross_entropy_jvp(xp, tangents, out, x, target, *, reduction="mean", ignore_index=-100):
-    ones = xp.ones_like(out)  # the VJP of ones holds each output's gradient row
-    weights = _cross_entropy_vjp(xp, ones, out, x, target, reduction=reduction,
-                                 ignore_index=ignore_index)
+def _nll_vjp(xp, g, out, logp, target, *, reduction="mean", ignore_index=-100):
+    return _nll_weights(xp, g, logp, target, reduction, ignore_index)
+
+
+def _nll_jvp(xp, tangents, out, logp, target, *, reduction="mean", ignore_index=-100):
+    weights = _nll_weights(xp, xp.ones_like(out), logp, target, reduction, ignore_index)
     per_row = xp.sum(weights * tangents[0], axis=1)
     return per_row if reduction == "none" else xp.sum(per_row)
 
 
-CROSS_ENTROPY = defop("cross_entropy", _cross_entropy_forward, (_cross_entropy_vjp, None),
-                      saves=(0, 1), jvp=_cross_entropy_jvp, grad_name="NllLossBackward0")
+NLL = defop("nll_loss", _nll_forward, (_nll_vjp, None), saves=(0, 1), jvp=_nll_jvp,
+            grad_name="NllLossBackward0")
+CROSS_ENTROPY = NLL  # (the name this module exported for the fused op it replaces)
 
 
 def cross_entropy_indices(logits, target, reduction="mean", ignore_index=-100):
-    """Softmax cross-entropy of (N, C) ``logits`` against (N,) class indices, one op:
-    gradient (softmax - onehot) / count, computed from a stable log-softmax."""
-    return apply(CROSS_ENTROPY, (logits, target), {"reduction": reduction,
-                                                   "ignore_index": int(ignore_index)})
+    """Softmax cross-entropy of (N, C) ``logits`` against (N,) class indices: a stable
+    log-softmax over the classes, then the negative log-likelihood op."""
+    logp = apply(LOG_SOFTMAX, (logits,), {"axis": 1})
+    return apply(NLL, (logp, target), {"reduction": reduction, "ignore_index": int(ignore_index)})
 
 
 # -- max pooling ---------------------------------------------------------------------------------
