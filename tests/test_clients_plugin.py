@@ -1,7 +1,9 @@
 """xgrad's pytest plugin is opt-in: installing xgrad changes no other project's tests.
 
 Each test runs pytest in a subprocess, with this interpreter (the environment
-xgrad is installed in), on a tiny project written to a temporary directory.
+xgrad is installed in), on a tiny project written to a temporary directory. The
+full check, scikit-learn's and array-api-extra's suites collected in two fresh
+virtual environments, with and without xgrad: ci/clients/compare_collection.sh.
 """
 
 import importlib.metadata
@@ -30,9 +32,12 @@ def test_plain():
 """
 
 
-def _pytest(tmp_path, *args):
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+def _pytest(tmp_path, *args, env=None):
+    extra = env or {}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_PLUGINS")}
     env.pop("XGRAD_TEST_DEVICES", None)
+    env.update(extra)
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                            "-p", "no:randomly", *args],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -46,9 +51,32 @@ def _project(tmp_path, files):
 
 
 def test_no_pytest11_entry_point():
-    """pytest auto-loads every ``pytest11`` entry point: xgrad must declare none."""
+    """pytest auto-loads every ``pytest11`` entry point: xgrad must declare none (its
+    installed metadata and pyproject.toml), and none installed points into xgrad."""
+    dist = importlib.metadata.distribution("xgrad")
+    assert not [ep for ep in dist.entry_points if ep.group == "pytest11"], dist.entry_points
     eps = importlib.metadata.entry_points(group="pytest11")
-    assert not [ep for ep in eps if ep.value.startswith("xgrad")]
+    assert not [ep for ep in eps if ep.value.split(".")[0].split(":")[0] == "xgrad"], eps
+    pyproject = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "pyproject.toml")
+    if os.path.exists(pyproject):
+        with open(pyproject) as f:
+            assert "pytest11" not in f.read()
+
+
+def test_autoloaded_plugins_change_nothing(tmp_path):
+    """Collection with pytest's plugin auto-loading on (every installed ``pytest11``
+    plugin, xgrad's among them if it had one) gives the same tests as with it off:
+    nothing installed adds, removes or parametrizes another project's tests."""
+    _project(tmp_path, {"conftest.py": OTHER_CONFTEST, "test_other.py": OTHER_TEST})
+    outs = []
+    for autoload in (True, False):
+        env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"} if not autoload else {}
+        rc, out = _pytest(tmp_path, "-q", "--collect-only", env=env)
+        assert rc == 0, out
+        outs.append(sorted(line.strip() for line in out.splitlines() if "::" in line))
+    assert outs[0] == outs[1] == ["test_other.py::test_plain", "test_other.py::test_uses_own_device[a]",
+                                  "test_other.py::test_uses_own_device[b]"], outs
 
 
 def test_other_project_unchanged(tmp_path):
