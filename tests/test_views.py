@@ -691,7 +691,7 @@ def _index(L, values, device, dtype=None):
     return xgrad.asarray(values, device=device)
 
 
-def expanded_advanced_writes(L, x, device):
+def expanded_advanced_writes(L, x, device, masks=True):
     # PyTorch writes an advanced-key setitem into expanded memory one element after
     # the other: the last write of an element wins, and every value written gets the
     # gradient of its element (overwritten or not)
@@ -700,8 +700,9 @@ def expanded_advanced_writes(L, x, device):
     e[_index(L, [2, 0], device)] = x[:2] * 2
     b = _zeros(L, (3, 1), device)
     f = b.expand(3, 4)
-    f[_index(L, [[True, False, True, True], [False, False, False, False],
-                 [False, True, False, False]], device)] = x[2, :] ** 2 - x[1, :] - 1.0
+    if masks:  # (a mask's result has an unknown size on Dask, by design)
+        f[_index(L, [[True, False, True, True], [False, False, False, False],
+                     [False, True, False, False]], device)] = x[2, :] ** 2 - x[1, :] - 1.0
     d = _zeros(L, (), device)
     d.expand(2)[[0, 1]] = x[1, :2]
     s = _zeros(L, (2, 1), device)
@@ -711,7 +712,8 @@ def expanded_advanced_writes(L, x, device):
 
 
 def test_advanced_setitem_into_expanded(device):
-    _check(expanded_advanced_writes, device)
+    masks = "dask" not in str(device)
+    _check(lambda L, x, d: expanded_advanced_writes(L, x, d, masks), device)
 
 
 def test_advanced_setitem_into_expanded_graph_base(device):

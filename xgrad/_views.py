@@ -549,6 +549,21 @@ def _check_overlap(t):
         raise RuntimeError(OVERLAP_MESSAGE)
 
 
+def _last_wins(xp, flat, value, dev):
+    """``value`` with each entry's value replaced by that of the last entry written to
+    the same position, its gradient unchanged: for Dask, whose repeated-index writes
+    give the mean of the values (it cannot sort lazily). O(n^2) in the entries."""
+    from ._tensor import _wrap
+    from .ops.indexing import take
+    n = flat.shape[0]
+    order = xp.arange(n, dtype=xp.int64, device=flat.device)
+    same = xp.reshape(flat, (n, 1)) == xp.reshape(flat, (1, n))
+    last = xp.max(xp.where(same, xp.reshape(order, (1, n)), xp.zeros_like(same, dtype=xp.int64)),
+                  axis=1)
+    winner = take(value, _wrap(last, dev), axis=0)
+    return value + (winner - value).detach()
+
+
 def _write_positions(t, key, value):
     """``t[key] = value`` (an advanced key; ``t`` an expanded view whose elements share
     memory) as PyTorch's index_put on expanded memory: each written element of ``t``
@@ -597,6 +612,8 @@ def _write_positions(t, key, value):
         if value.dtype != t.dtype:
             value = astype(value, t.dtype)
         value = reshape(broadcast_to(value, tuple(written.shape)), (-1,))
+        if dev.backend.fancy_indexing == "hooks" and count > 1:
+            value = _last_wins(xp, flat, value, dev)
     setitem(p, tuple(index), value)
     return t
 
