@@ -176,8 +176,8 @@ def measure(steps: int = 200, peers=PEERS) -> list:
             if result is None:
                 result = run
             else:
-                result["series"]["traced"] = run["series"]["traced"]
-                result["series"]["traced_peak"] = run["series"]["traced_peak"]
+                for key in ("traced", "traced_peak", "traced_start"):
+                    result["series"][key] = run["series"][key]
         if result is not None:
             results.append(result)
     return results
