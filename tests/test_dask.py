@@ -466,6 +466,8 @@ def test_audit_covers_every_registered_op():
                "linalg_pinv": "test_missing_linalg_is_a_clear_error",
                "linalg_matrix_rank": "test_linalg_on_dask", "constant_pad": "pad",
                "linalg_eig": "test_torch_linalg_ext.py (_no_eig: the clear error off cpu)",
+               "linalg_ldl_factor": "test_torch_linalg_ext.py (_no_ldl: the clear error)",
+               "linalg_ldl_solve": "test_torch_linalg_ext.py (_no_ldl: the clear error)",
                "fold": "conv2d (its backward)"}
     names = set(AUDIT) | {n.split("_axis")[0] for n in AUDIT}
     missing = sorted(n for n in REGISTRY if n not in names and n not in covered

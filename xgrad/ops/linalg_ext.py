@@ -843,6 +843,17 @@ def _sytf2_lower(xp, A, hermitian):
     return xp.tril(A), ipiv, info
 
 
+def _writable_backend(xp, a, name):
+    """These step-by-step routines write into copies and read scalars: a clear error on
+    backends whose arrays are never written in place (Dask's lazy arrays)."""
+    backend = getattr(xp, "__xgrad_backend__", None)
+    if backend is not None and not backend.writable(_copy(xp, a)):
+        raise NotImplementedError(
+            f"linalg.{name} is not available on the {backend.name!r} device: its arrays are "
+            "never written in place, and LAPACK's step-by-step algorithm writes into a copy "
+            "and reads a pivot per column; move the tensor to the cpu device first")
+
+
 def _batched(xp, a):
     """``a`` as a list of its matrices (and the batch shape)."""
     batch = tuple(a.shape[:-2])
@@ -854,6 +865,7 @@ def _batched(xp, a):
 
 
 def _ldl_factor_forward(xp, a, *, hermitian=False):
+    _writable_backend(xp, a, "ldl_factor")
     mats, batch = _batched(xp, a)
     n = a.shape[-1]
     results = [_sytf2_lower(xp, m, hermitian) for m in mats]
@@ -928,6 +940,7 @@ def _sytrs_lower(xp, A, ipiv, B, hermitian):
 def _ldl_solve_forward(xp, LD, pivots, B, *, hermitian=False):
     """``LD (..., n, n)``, ``pivots (..., n)`` and ``B (..., n, k)`` with batch shapes
     broadcast to one."""
+    _writable_backend(xp, B, "ldl_solve")
     lds, batch = _batched(xp, LD)
     ps = xp.reshape(pivots, (len(lds), pivots.shape[-1]))
     bs, _ = _batched(xp, B)
