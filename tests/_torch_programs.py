@@ -1626,6 +1626,21 @@ v5 = torch.quantile(x2, 0.3, dim=0)
 v6 = torch.kron(v5, v5)
 v5[:] = 3.0
 """),
+    ("addmv_empty_to_0d", "nnfix (_torch_shape.addmv)", """
+x5 = torch.zeros((0, 2), dtype=torch.float64, requires_grad=True)
+x7 = torch.tensor([1.68, -1.94], dtype=torch.float64, requires_grad=True)
+x8 = torch.tensor(-0.7, dtype=torch.float64, requires_grad=True)
+v9 = torch.addmv(x8, x5, x7)
+"""),
+    ("softshrink_negative_zero", "nnfix (nn/functional.py)", """
+x1 = torch.tensor([[-1.96, 1.79, -0.98], [1.14, -1.17, 0.51], [-0.8, -1.77, -0.04]], dtype=torch.float64, requires_grad=True)
+v2 = torch.nn.functional.softshrink(x1, 0.5)
+v3 = torch.copysign(x1, v2)
+"""),
+    ("cond_of_empty", "linalg", """
+x1 = torch.zeros((3, 0, 1), dtype=torch.float64, requires_grad=True)
+v4 = torch.linalg.cond((x1 @ x1.mT + torch.eye(0, dtype=torch.float64)))
+"""),
 ]
 
 
