@@ -561,16 +561,24 @@ def _flat(result):
     return [None if t is None else (t.shape, t.dtype, _np(t)) for part in result for t in part]
 
 
-def test_differential_programs_replay_bitwise(device):
+@pytest.mark.parametrize("stress", [False, True])
+def test_differential_programs_replay_bitwise(device, stress, monkeypatch):
     """Random programs of the differential generator (views, in-place writes, indexing,
     linear algebra, first- and second-order gradients): traced and replayed twice, each
     result bitwise eager mode's; most of them replay (the rest break the graph, e.g.
-    boolean masks)."""
+    boolean masks). ``stress``: every elementwise result in a buffer and every run of
+    elementwise steps fused in blocks of 2 elements (the lowering's logic on small
+    arrays)."""
     pytest.importorskip("torch")
     import _torch_programs as tp
+    if stress:
+        from xgrad._compile import _program
+        monkeypatch.setattr(_program, "BUFFER_MIN_BYTES", 0)
+        monkeypatch.setattr(_program, "FUSE_BLOCK", 2)
+        monkeypatch.setattr(_program, "FUSE_MIN_ELEMENTS", 3)
     replayed = 0
     count = 15
-    for seed in range(count):
+    for seed in range(count) if not stress else range(185, 185 + count):
         program = tp.generate(tp.RandomChooser(seed), device.type)
         step = _program_step(program)
         with xgrad.default_device(device), warnings.catch_warnings():
@@ -599,3 +607,31 @@ def test_returning_an_argument_returns_that_argument(device):
         y = make(v, device)
         a, b = cf(x, y)
         assert a is x and _same(b, y * 2)
+
+
+# -- block fusion ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [5000, 4096])  # a tail block, and none
+def test_block_fusion_is_bitwise(device, rng, n, monkeypatch):
+    from xgrad._compile import _program
+    monkeypatch.setattr(_program, "FUSE_BLOCK", 1024)
+    monkeypatch.setattr(_program, "FUSE_MIN_ELEMENTS", 2048)
+    w = make(rng.standard_normal(n), device, dtype=xgrad.float64, requires_grad=True)
+
+    def f(x, s):
+        w.grad = None
+        y = xgrad.tanh(x) * w + xgrad.exp(-x * x) * s - 2.0 / (1.5 + x * x)
+        loss = (y * y).sum() + (y > 0).to(xgrad.float64).sum()
+        loss.backward()
+        return loss.detach(), y.detach()
+
+    cf = xgrad.compile(f)
+    for k in range(3):
+        x = make(rng.standard_normal(n), device, dtype=xgrad.float64)
+        s = make(1.0 + k, device, dtype=xgrad.float64)  # a 0-d operand
+        got = cf(x, s)
+        g = w.grad
+        want = f(x, s)
+        assert _same(got[0], want[0]) and _same(got[1], want[1]) and _same(g, w.grad)
+    if device.type == "cpu":
+        assert "for i0 in range(" in cf.programs()[0].source
