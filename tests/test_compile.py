@@ -635,3 +635,14 @@ def test_block_fusion_is_bitwise(device, rng, n, monkeypatch):
         assert _same(got[0], want[0]) and _same(got[1], want[1]) and _same(g, w.grad)
     if device.type == "cpu":
         assert "for i0 in range(" in cf.programs()[0].source
+
+
+def test_compiled_module(device, rng):
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).to(device)
+    cm = xgrad.compile(model)
+    assert list(cm.parameters()) == list(model.parameters())
+    with xgrad.no_grad():
+        for _ in range(3):
+            x = make(rng.standard_normal((2, 4)), device, dtype=xgrad.float32)
+            assert _same(cm(x), model(x))
+    assert cm.cache_info()["programs"] == 1

@@ -107,6 +107,12 @@ class CompiledFunction:
     def __repr__(self):
         return f"<xgrad.compile of {self._fn!r}>"
 
+    def __getattr__(self, name):
+        """Attributes of the compiled object (a compiled module's ``parameters()``, ...)."""
+        if name.startswith("__") or name in ("_fn", "_cache", "_keep", "_warned", "_fullgraph"):
+            raise AttributeError(name)
+        return getattr(self._fn, name)
+
     def __get__(self, obj, objtype=None):  # compiled methods bind like functions
         if obj is None:
             return self
