@@ -2,7 +2,8 @@
 
 PyTorch's signatures: ``fft(input, n=None, dim=-1, norm=None)``,
 ``fftn(input, s=None, dim=None, norm=None)``, ``fft2``/``ifft2``/``rfft2``/``irfft2``
-(``dim=(-2, -1)``), ``fftfreq(n, d=1.0, *, dtype, device, requires_grad)``,
+(``dim=(-2, -1)``), ``hfftn``/``ihfftn``/``hfft2``/``ihfft2`` (composed from ``irfftn``
+and ``rfftn`` as PyTorch defines them), ``fftfreq(n, d=1.0, *, dtype, device, requires_grad)``,
 ``fftshift(input, dim=None)``; ``norm=None`` is ``"backward"``. The standard's
 keywords (``axis=``, ``axes=``) are accepted too. The transforms are those of
 :mod:`xgrad.array_api.fft` (the standard's face), which apply the 1-D ops of

@@ -6,11 +6,16 @@ standard's :func:`xgrad.array_api.linalg.solve` only a 1-D ``B``),
 ``vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None)``,
 ``matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None)``,
 ``norm(A, ord=None, dim=None, keepdim=False)``, ``eigh(A, UPLO='L')``,
-``cross(input, other, *, dim=-1)``, ``pinv(A, *, atol=None, rtol=None, hermitian=False)``,
-plus ``multi_dot``, ``solve_triangular``, ``cond``. The functions are thin wrappers
-over :mod:`xgrad.array_api.linalg` (the standard's face), whose rules live in
-:mod:`xgrad.ops.linalg_ext`; every one has a gradient where one exists (all but
-``matrix_rank``) and leading batch dimensions work throughout.
+``cross(input, other, *, dim=-1)``, ``pinv``/``matrix_rank`` with PyTorch's ``atol``,
+``rtol`` (numbers or tensors), ``hermitian`` and legacy ``rcond``/``tol``, plus
+``multi_dot``, ``solve_triangular``, ``cond``. Beyond the standard: ``eig``/``eigvals``
+(the backend's general eigendecomposition through ``Backend.linalg_eig``; devices
+without one raise NotImplementedError) and ``ldl_factor``/``ldl_factor_ex``/
+``ldl_solve`` (LAPACK's Bunch-Kaufman ``sytrf``/``sytrs`` step by step: PyTorch's LD and
+pivots; no gradient, as PyTorch's). The functions are thin wrappers over
+:mod:`xgrad.array_api.linalg` (the standard's face) or ops of their own; the rules live
+in :mod:`xgrad.ops.linalg_ext`; every one has a gradient where PyTorch's has one
+(first and second order, forward mode) and leading batch dimensions work throughout.
 """
 
 from __future__ import annotations
