@@ -861,7 +861,15 @@ def _shares(g, a, b) -> bool:
 
 def _writable(g):
     """A tensor that is not a leaf requiring grad (PyTorch decides, as statements run)."""
-    return [n for n in g.floats() if not (g.val(n).is_leaf and g.val(n).requires_grad)]
+    out = []
+    for n in g.floats():
+        try:
+            t = g.val(n)
+            if not (t.is_leaf and t.requires_grad):
+                out.append(n)
+        except RuntimeError:  # an output of split/unbind whose base was written: PyTorch
+            pass              # refuses even to read its autograd metadata
+    return out
 
 
 def st_setitem(g):
