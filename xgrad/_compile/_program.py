@@ -197,7 +197,14 @@ def build_program(trace, outputs, writebacks, name="fn"):
     w = _Writer()
     externals = trace.externals
     w.const_ext = lambda i: w.const(externals[i])
-    steps = trace.steps
+    keep = set()  # slots read after the steps (outputs, write-backs)
+    for wb in writebacks:
+        if wb[0] in ("data", "grad_new"):
+            keep.add(wb[2])
+        elif wb[0] == "mod_new":
+            keep.add(wb[3])
+    _output_slots(outputs, keep)
+    steps = _live_steps(trace.steps, keep)
 
     # -- uses, for liveness -------------------------------------------------------------------
     last_use = {}
@@ -206,13 +213,6 @@ def build_program(trace, outputs, writebacks, name="fn"):
             last_use[s] = i
         if type(step.out) is tuple and len(step.out) == 2 and step.out[0] == "same":
             last_use[step.out[1]] = i
-    keep = set()  # slots read after the steps (outputs, write-backs)
-    for wb in writebacks:
-        if wb[0] in ("data", "grad_new"):
-            keep.add(wb[2])
-        elif wb[0] == "mod_new":
-            keep.add(wb[3])
-    _output_slots(outputs, keep)
     frees = {}
     for s, i in last_use.items():
         if s not in keep:
@@ -355,6 +355,43 @@ def build_program(trace, outputs, writebacks, name="fn"):
     prog.nsteps = len(steps)
     prog.buffers = buffers
     return prog
+
+
+_PURE_MODULES = ("numpy", "array_api_compat", "array_api_strict", "cupy", "scipy.special")
+_IMPURE = frozenset(("copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"))
+
+
+def _pure(step) -> bool:
+    """Whether a step only computes its result (no write, no generator state, no Python
+    side effect): then it can be dropped when nothing reads its result."""
+    kind = step.kind
+    if kind in ("op", "getitem", "attr", "const"):
+        return True
+    if kind != "call" or (step.kwargs and "out" in step.kwargs):
+        return False
+    fn = step.fn
+    if isinstance(fn, np.ufunc):
+        return True
+    module = getattr(fn, "__module__", None) or ""
+    return (module.startswith(_PURE_MODULES) and not module.startswith("numpy.random")
+            and getattr(fn, "__name__", "") not in _IMPURE)
+
+
+def _live_steps(steps, keep):
+    """Dead-code elimination: the steps whose results something reads, or that write."""
+    needed = set(keep)
+    live = []
+    for step in reversed(steps):
+        out = step.out
+        if not _pure(step) or any(s in needed for s in _defined(out, [])) or (
+                type(out) is tuple and len(out) == 2 and out[0] == "same" and False):
+            live.append(step)
+            needed.update(_refs(step.args, []))
+            needed.update(_refs(step.kwargs, []))
+            if type(out) is tuple and len(out) == 2 and out[0] == "same":
+                needed.add(out[1])
+    live.reverse()
+    return live
 
 
 def _ufunc_of(step):

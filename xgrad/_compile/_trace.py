@@ -590,8 +590,13 @@ class Trace:
         if kwargs:
             _tracers_in(kwargs, inputs)
         wrapped, out = self._wrap_result(result, inputs, bool(inputs) or kind != "call")
-        self.steps.append(Step(kind, fn, self.template(args),
-                               self.template(kwargs) if kwargs else None, out))
+        targs = self.template(args)
+        if kind == "call" and getattr(fn, "__name__", "") in _LIKE and targs and \
+                type(targs[0]) is Ref:
+            # (zeros_like(x) reads only x's shape and dtype: a stand-in of them, so the
+            # program does not keep x's computation alive for it)
+            targs = (_stand_in(vargs[0]),) + tuple(targs[1:])
+        self.steps.append(Step(kind, fn, targs, self.template(kwargs) if kwargs else None, out))
         return wrapped
 
     def _wrap_result(self, result, inputs, scalars_are_values):
@@ -980,6 +985,16 @@ def _untrace_node(n):
             n.saved_out = out.value
         elif type(out) is tuple and any(type(v) is Tracer for v in out):
             n.saved_out = tuple(_unwrap(v) for v in out)
+
+
+_LIKE = frozenset(("zeros_like", "ones_like", "empty_like", "full_like"))
+
+
+def _stand_in(value):
+    """An uninitialized array with ``value``'s shape, dtype and device."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.empty_like(np.asarray(value))
+    return value.__array_namespace__().empty_like(value)
 
 
 def _copy_array(a):
