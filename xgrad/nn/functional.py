@@ -435,9 +435,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clamped to [min_val, max_val]; gradient 1 strictly inside, 0 elsewhere."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    # PyTorch's clamp for the value (a NaN stays NaN, -0.0 stays -0.0 at min_val = 0), its
+    # gradient only strictly inside (min_val, max_val)
     inside = (input > min_val) & (input < max_val)
-    bound = min_val + (max_val - min_val) * _x.astype(input > min_val, input.dtype)
-    return _x.where(inside, input, bound)
+    outside = _x.where(input < min_val, min_val,
+                       _x.where(input > max_val, max_val, input.detach()))
+    return _x.where(inside, input, outside)
 
 
 def relu6(input, inplace=False):
@@ -452,7 +455,9 @@ def hardsigmoid(input, inplace=False):
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6 (derivative 0 at -3 and 1 at 3, as PyTorch's)."""
-    return _x.where(input >= 3.0, input, _x.where(input > -3.0, input * (input + 3.0) / 6.0, 0.0))
+    # x * 0 below -3, as PyTorch's x * clamp(x + 3, 0, 6) / 6: -0.0, and NaN for -inf or NaN
+    return _x.where(input >= 3.0, input,
+                    _x.where(input > -3.0, input * (input + 3.0) / 6.0, input * 0.0))
 
 
 def prelu(input, weight):
@@ -485,7 +490,7 @@ def glu(input, dim=-1):
 
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), without overflow."""
-    return -softplus(-input)
+    return 0.0 - softplus(-input)  # (not a negation: +0.0 at x = inf, as PyTorch)
 
 
 def tanhshrink(input):
@@ -494,18 +499,20 @@ def tanhshrink(input):
 
 
 def softshrink(input, lambd=0.5):
-    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
-    return _x.where(input > lambd, input - lambd, _x.where(input < -lambd, input + lambd, 0.0))
+    """x - lambd above lambd, x + lambd below -lambd, 0 between (+0.0: PyTorch's sign of
+    that zero depends on its kernel's vector/tail split; a NaN stays NaN)."""
+    return _x.where(_x.abs(input) <= lambd, 0.0,
+                    _x.where(input > lambd, input - lambd, input + lambd))
 
 
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
-    return _x.where((input > lambd) | (input < -lambd), input, 0.0)
+    return _x.where(_x.abs(input) <= lambd, 0.0, input)  # (a NaN stays NaN, as PyTorch)
 
 
 def threshold(input, threshold, value, inplace=False):
     """x where x > threshold, else ``value``."""
-    return _x.where(input > threshold, input, value)
+    return _x.where(input <= threshold, value, input)  # (a NaN stays NaN, as PyTorch)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):

@@ -22,7 +22,8 @@ __all__ = ["relu", "sigmoid", "softplus", "gelu", "logsumexp", "softmax", "log_s
            "MAX_POOL", "CROSS_ENTROPY"]
 
 relu = unary_function("relu", lambda xp, g, y, x: xp.where(y > 0, g, 0.0), saves=("out",),
-                      forward=lambda xp, x: xp.maximum(x, 0), doc="max(x, 0); relu'(0) = 0.")
+                      # (0 first: max(0, -0.0) is -0.0 on NumPy/CuPy, as PyTorch's relu)
+                      forward=lambda xp, x: xp.maximum(0, x), doc="max(x, 0); relu'(0) = 0.")
 
 
 def _sigmoid(xp, x):
