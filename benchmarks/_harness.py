@@ -51,7 +51,8 @@ def measure(workload: str, peers: dict, *, repeats: int, min_time: float, unit="
     loops = {}
     for name, fn in list(peers.items()):
         try:
-            fn()  # warm up: imports, caches, BLAS buffers
+            for _ in range(3):  # warm up: imports, caches, BLAS buffers, compiled traces
+                fn()
             if sync:
                 sync()
             loops[name] = _calibrate(fn, min_time, clock)
