@@ -442,7 +442,8 @@ def _plan_buffers(trace, steps, keep, last_use):
     producer = {}
     for i, step in enumerate(steps):
         if type(step.out) is Ref and step.out.slot in meta and meta[step.out.slot][0] != () \
-                and _nbytes(meta[step.out.slot]) >= BUFFER_MIN_BYTES and _ufunc_of(step) is not None:
+                and _nbytes(meta[step.out.slot]) >= BUFFER_MIN_BYTES and _ufunc_of(step) is not None \
+                and _ufunc_of(step).signature is None:  # (matmul with out= misses BLAS: 2-3x slower)
             producer[step.out.slot] = i
     safe = set(producer) - keep
     for step in steps:
