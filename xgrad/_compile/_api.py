@@ -151,7 +151,7 @@ class CompiledFunction:
                     return self._eager_dask(args, kwargs)
                 d = a._data
                 flat.append(a)
-                parts.append((id(dev), d.shape, d.dtype, a._requires_grad))
+                parts.append((id(dev), d.shape, d.dtype, a._requires_grad, a._base is None))
             else:
                 spec = _spec(a, flat, self._keep)
                 if spec is None:
@@ -252,7 +252,7 @@ def _spec(x, flat, keep):
             return None
         flat.append(x)
         d = x._data
-        return (id(dev), d.shape, d.dtype, x._requires_grad)
+        return (id(dev), d.shape, d.dtype, x._requires_grad, x._base is None)
     if t is dict:
         parts = []
         for k, v in x.items():

@@ -436,6 +436,7 @@ class Trace:
         self.externals = []       # tensors bound by identity
         self.arg_pos = {}
         self.args = list(arg_tensors)
+        self.arg_bases = {id(t._base) for t in arg_tensors if t._base is not None}
         for i, t in enumerate(arg_tensors):
             self.arg_pos.setdefault(id(t), i)
         self.dyn = {}             # id(float) -> slot (results of host steps)
@@ -645,6 +646,9 @@ class Trace:
         if id(t) not in self._pre:
             return None
         pos = self.arg_pos.get(id(t))
+        if id(t) in self.arg_bases and pos is None:
+            self.graph_break("a write through (or a re-derivation of) an argument that is a view "
+                             "of another tensor (its position in that tensor would be baked in)")
         if pos is not None:
             path = ("arg", pos)
         else:
