@@ -668,3 +668,15 @@ def test_view_arguments(device):
     for i in range(1, 4):  # a write through a view: eager, so into the right rows
         assert _same(cw(b1[i:i + 2]), f(b2[i:i + 2]))
         assert _same(b1, b2)
+
+
+def test_cache_size_limit(device):
+    from xgrad._compile import _api
+    cf = xgrad.compile(lambda x, k: x * k)
+    x = make([1.0, 2.0], device)
+    for k in range(_api.CACHE_SIZE_LIMIT):
+        assert _same(cf(x, k), x * k)
+    with pytest.warns(GraphBreakWarning, match="signatures"):
+        assert _same(cf(x, 100), x * 100)
+    assert _same(cf(x, 101), x * 101)  # eager, without a new warning
+    assert cf.cache_info()["signatures"] == _api.CACHE_SIZE_LIMIT

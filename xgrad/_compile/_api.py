@@ -24,6 +24,9 @@ __all__ = ["compile", "CompiledFunction", "GraphBreak", "GraphBreakWarning"]
 _MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 _SIMPLE = (bool, int, float, complex, str, type(None), bytes)
 MAX_UNSTABLE_TRACES = 3
+#: Signatures a compiled function traces at most (PyTorch's cache_size_limit is 8 too); calls
+#: with further signatures run eagerly, with one warning.
+CACHE_SIZE_LIMIT = 8
 
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor", mode=None,
@@ -175,6 +178,11 @@ class CompiledFunction:
                 if prog.guard(flat):
                     return prog.run(flat)
         else:
+            if len(self._cache) >= CACHE_SIZE_LIMIT:
+                self._warn(f"more than {CACHE_SIZE_LIMIT} signatures (xgrad._compile._api."
+                           f"CACHE_SIZE_LIMIT; new shapes, dtypes or argument values trace "
+                           f"again): new signatures", None)
+                return fn(*args, **kwargs)
             entry = self._cache[key] = _Entry()
         return self._trace(entry, flat, args, kwargs)
 
