@@ -146,8 +146,13 @@ def _guard(peers, name, make):
 
 
 def _failed(exc):
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return Unavailable(f"failed: {type(exc).__name__}: {text}")
+    return Unavailable(f"failed: {type(exc).__name__}: {_short(str(exc))}")
+
+
+def _short(text, limit=240):
+    """The first line of a message, cut at a word with an ellipsis past ``limit``."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _as_list(out):
@@ -174,7 +179,7 @@ def _finish(workload, peers, reference, rtol=1e-4, atol=1e-5):
                 breaks = [w for w in caught if "GraphBreak" in type(w.message).__name__]
                 if breaks:  # it would time eager mode under the compiled name
                     peers[name] = Unavailable("graph break, runs eagerly: "
-                                              + str(breaks[0].message).splitlines()[0][:200])
+                                              + _short(str(breaks[0].message)))
             except Exception as exc:  # noqa: BLE001
                 peers[name] = _failed(exc)
         else:
