@@ -131,18 +131,27 @@ def test_training_step_bitwise(device, rng, opt_name, set_to_none):
         assert [s["step"] for s in o2.state.values()] == [s["step"] for s in o1.state.values()]
 
 
-def test_hyperparameter_change_retraces(device, rng):
-    m1, o1, eager = _mlp_step(device, "sgd")
-    m2, o2, step = _mlp_step(device, "sgd")
+@pytest.mark.parametrize("opt_name", ["sgd", "adam", "adamw"])
+def test_hyperparameter_changes(device, rng, opt_name):
+    """lr is read again at every replay (a host step: schedulers need no new trace); a
+    hyperparameter baked into the program (momentum, betas) traces again."""
+    m1, o1, eager = _mlp_step(device, opt_name)
+    m2, o2, step = _mlp_step(device, opt_name)
     compiled = xgrad.compile(step)
-    for i in range(5):
-        if i == 3:
-            o1.param_groups[0]["lr"] = o2.param_groups[0]["lr"] = 0.01
+    s1 = xgrad.optim.lr_scheduler.StepLR(o1, step_size=1, gamma=0.5)
+    s2 = xgrad.optim.lr_scheduler.StepLR(o2, step_size=1, gamma=0.5)
+    for i in range(7):
+        if i == 5:
+            key = "momentum" if opt_name == "sgd" else "betas"
+            value = 0.5 if opt_name == "sgd" else (0.8, 0.99)
+            o1.param_groups[0][key] = o2.param_groups[0][key] = value
         x = make(rng.standard_normal((4, 5)), device, dtype=xgrad.float32)
         y = make(rng.standard_normal((4, 3)), device, dtype=xgrad.float32)
         assert _same(compiled(x, y), eager(x, y))
-    for p, q in zip(m1.parameters(), m2.parameters()):
-        assert _same(p, q)
+        s1.step()
+        s2.step()
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            assert _same(p, q)
     assert compiled.cache_info()["programs"] == 2
 
 

@@ -177,6 +177,10 @@ class CompiledFunction:
             for prog in entry.programs:
                 if prog.guard(flat):
                     return prog.run(flat)
+            if len(entry.programs) >= CACHE_SIZE_LIMIT:
+                self._warn(f"more than {CACHE_SIZE_LIMIT} programs for one signature (the "
+                           f"state the function reads keeps changing): new states", None)
+                return fn(*args, **kwargs)
         else:
             if len(self._cache) >= CACHE_SIZE_LIMIT:
                 self._warn(f"more than {CACHE_SIZE_LIMIT} signatures (xgrad._compile._api."

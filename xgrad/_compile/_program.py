@@ -84,7 +84,9 @@ def _module_getattr(m, name):
 
 
 def _optimizer_snapshot(optimizer):
-    return tuple(tuple((k, v) for k, v in g.items() if k != "params")
+    """The hyperparameters a replay bakes in (not those the optimizer reads in host steps)."""
+    dynamic = getattr(optimizer, "_compile_dynamic", frozenset())
+    return tuple(tuple((k, v) for k, v in g.items() if k != "params" and k not in dynamic)
                  for g in optimizer.param_groups)
 
 

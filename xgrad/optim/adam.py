@@ -21,6 +21,7 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    _compile_dynamic = frozenset({"lr"})
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, maximize=False):
@@ -33,11 +34,11 @@ class Adam(Optimizer):
     def _update(self, group, p, g, state):
         if group["maximize"]:
             g = -g
-        lr, wd = group["lr"], group["weight_decay"]
+        wd = group["weight_decay"]
         beta1, beta2 = group["betas"]
         if wd:
             if self.decoupled:
-                p.mul_(1 - lr * wd)
+                p.mul_(_host(_decay, group))
             else:
                 g = g + wd * p
         if not state:
@@ -57,6 +58,11 @@ class Adam(Optimizer):
             v = vmax
         denom = _x.sqrt(v) * v_scale + group["eps"]
         p.sub_(m / denom * step_size)
+
+
+def _decay(group):
+    """AdamW's factor 1 - lr λ."""
+    return 1 - group["lr"] * group["weight_decay"]
 
 
 def _bias_corrections(state, group):

@@ -16,6 +16,10 @@ class Optimizer:
     and per-parameter ``state`` (tensors on the parameter's device). Subclasses
     define ``_update(group, param, grad, state)``."""
 
+    # hyperparameters that ``_update`` reads only through xgrad.compile's host steps (a
+    # replay reads them again): a compiled step does not retrace when they change
+    _compile_dynamic: frozenset = frozenset()
+
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
         self.state: dict = {}

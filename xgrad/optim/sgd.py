@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from .optimizer import Optimizer
+from .._compile._hooks import host as _host
 
 __all__ = ["SGD"]
+
+
+def _lr(group):
+    return group["lr"] * 1.0  # (a float object of its own: xgrad.compile tracks it by identity)
 
 
 class SGD(Optimizer):
@@ -24,6 +29,8 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
 
+    _compile_dynamic = frozenset({"lr"})
+
     def _update(self, group, p, g, state):
         if group["maximize"]:
             g = -g
@@ -37,4 +44,4 @@ class SGD(Optimizer):
             else:
                 buf.mul_(momentum).add_(g * (1 - group["dampening"]))
             g = g + momentum * buf if group["nesterov"] else buf
-        p.sub_(g * group["lr"])
+        p.sub_(g * _host(_lr, group))  # (a host step: xgrad.compile reads lr at every replay)
