@@ -2408,6 +2408,11 @@ def _inplace_method(fn, name):
     """``x.<name>_(...)``: the out-of-place result written into ``x`` (recorded when
     autograd records, as every in-place op)."""
     def method(self, *args, **kwargs):
+        if self._base is not None and name in ("index_fill", "masked_fill", "index_put"):
+            from ._views import inplace_as_setitem  # (into an expansion: PyTorch writes)
+            if inplace_as_setitem(name, self, args, kwargs) is not None:
+                return self
+
         def write(buf):
             buf[...] = fn(self, *args, **kwargs)._data
             return buf

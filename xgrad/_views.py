@@ -564,7 +564,7 @@ def _last_wins(xp, flat, value, dev):
     return value + (winner - value).detach()
 
 
-def _write_positions(t, key, value):
+def _write_positions(t, key, value, accumulate=False):
     """``t[key] = value`` (an advanced key; ``t`` an expanded view whose elements share
     memory) as PyTorch's index_put on expanded memory: each written element of ``t``
     is a position in the tensor ``p`` the expansion was taken from, and the values are
@@ -612,9 +612,12 @@ def _write_positions(t, key, value):
         if value.dtype != t.dtype:
             value = astype(value, t.dtype)
         value = reshape(broadcast_to(value, tuple(written.shape)), (-1,))
-        if dev.backend.fancy_indexing == "hooks" and count > 1:
+        if dev.backend.fancy_indexing == "hooks" and count > 1 and not accumulate:
             value = _last_wins(xp, flat, value, dev)
-    setitem(p, tuple(index), value)
+    if accumulate:  # (index_put_(..., accumulate=True): every value adds into its position)
+        p.index_put_(tuple(index), value, accumulate=True)
+    else:
+        setitem(p, tuple(index), value)
     return t
 
 
@@ -852,6 +855,43 @@ def setitem(t, key, value):
     new_version(t, cow)
     if t._views is not None:
         rederive(t, False)
+    return t
+
+
+def inplace_as_setitem(name, t, args, kwargs):
+    """``t.index_fill_``/``masked_fill_``/``index_put_`` into an expanded view whose
+    elements share memory: PyTorch writes them (with a deprecation warning) as the
+    setitem they amount to; so here (:func:`_write_positions`). None where ``t`` does
+    not overlap or the call is not such a write (the caller goes on as usual)."""
+    if t._base is None or not _overlaps(t):
+        return None
+    try:
+        if name == "index_fill":
+            dim, index, value = args if len(args) == 3 else (*args, kwargs.get("value"))
+            ndim = t._data.ndim
+            dim = dim % ndim if ndim else 0
+            key = (slice(None),) * dim + (index,)
+        elif name == "masked_fill":
+            mask, value = args if len(args) == 2 else (args[0], kwargs.get("value"))
+            if tuple(mask.shape) != tuple(t._data.shape):
+                from .ops.manipulation import broadcast_to
+                mask = broadcast_to(mask, tuple(t._data.shape))
+            key = mask
+        elif name == "index_put":
+            indices, value = args[0], args[1]
+            if (args[2] if len(args) > 2 else kwargs.get("accumulate", False)):
+                if not any(op.name == "broadcast_to" for op, _ in t._chain) or \
+                        not isinstance(value, _T.Tensor):
+                    return None
+                return _write_positions(t, tuple(indices), value, accumulate=True)
+            key = tuple(indices)
+        else:
+            return None
+    except (TypeError, ValueError):
+        return None
+    if not any(op.name == "broadcast_to" for op, _ in t._chain):
+        return None  # (overlapping unfold windows: PyTorch's order-dependent result; refused)
+    setitem(t, key, value)
     return t
 
 
