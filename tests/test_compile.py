@@ -689,3 +689,33 @@ def test_cache_size_limit(device):
         assert _same(cf(x, 100), x * 100)
     assert _same(cf(x, 101), x * 101)  # eager, without a new warning
     assert cf.cache_info()["signatures"] == _api.CACHE_SIZE_LIMIT
+
+
+_GLOBAL_W = None
+_GLOBAL_SCALE = 2.0
+
+
+def _uses_globals(x):
+    return x * _GLOBAL_W * _GLOBAL_SCALE
+
+
+def test_globals_and_closures_are_guarded(device):
+    global _GLOBAL_W, _GLOBAL_SCALE
+    _GLOBAL_W = make([1.0, 2.0], device)
+    cf = xgrad.compile(_uses_globals)
+    x = make([3.0, 4.0], device)
+    try:
+        assert _same(cf(x), _uses_globals(x))
+        _GLOBAL_W = make([5.0, 6.0], device)   # a new tensor in the global
+        assert _same(cf(x), _uses_globals(x))
+        _GLOBAL_SCALE = 3.0                     # a new number in the global
+        assert _same(cf(x), _uses_globals(x))
+    finally:
+        _GLOBAL_SCALE = 2.0
+    assert cf.cache_info()["programs"] == 3
+
+    w = make([1.0, 2.0], device)
+    cg = xgrad.compile(lambda x: x * w)
+    assert _same(cg(x), x * w)
+    w = make([7.0, 8.0], device)  # the closure's cell now holds another tensor
+    assert _same(cg(x), x * w)

@@ -204,6 +204,7 @@ class CompiledFunction:
                 return fn(*args, **kwargs)
         self.traces += 1
         trace = Trace(self._fullgraph, flat, getattr(fn, "__name__", "fn"))
+        trace.value_guards = _python_guards(fn)
         trace.install()
         try:
             out = fn(*args, **kwargs)
@@ -284,3 +285,26 @@ def _spec(x, flat, keep):
         keep[id(x)] = x
         return ("id", id(x))
     return (t, x)
+
+
+def _python_guards(fn):
+    """(container, key, value) for the globals and closure variables ``fn`` names: a
+    replay requires the same objects there (the same values for numbers and strings),
+    so rebinding a global tensor, model or learning rate traces again."""
+    fn = getattr(fn, "__func__", fn)
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    guards = []
+    g = getattr(fn, "__globals__", {})
+    for name in code.co_names:
+        if name in g:
+            guards.append((g, name, g[name]))
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            guards.append((cell, None, cell.cell_contents))
+        except ValueError:  # an empty cell
+            pass
+    return guards

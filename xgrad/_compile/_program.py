@@ -95,7 +95,7 @@ class _Writer:
         self.ns = {"IGN": ignore_fp_errors, "RST": restore_fp_errors, "MK": _make_tensor,
                    "SNAP": _optimizer_snapshot, "_wrap": _wrap,
                    "MKT": lambda cls, data, device, cow, rg: _fill(_new(cls), data, device, cow, rg),
-                   "MGA": _module_getattr}
+                   "MGA": _module_getattr, "MISSING": object()}
         self._ids = {}
 
     def const(self, obj):
@@ -345,6 +345,13 @@ def build_program(trace, outputs, writebacks, name="fn"):
             conds.append(f"{w.const(m)}.__dict__.get('training') is {value!r}")
         else:
             conds.append(f"MGA({w.const(m)}, {name!r}) is {w.const(value)}")
+    for container, name, value in trace.value_guards:
+        where = (f"{w.const(container)}.cell_contents" if name is None else
+                 f"{w.const(container)}.get({name!r}, MISSING)")
+        if type(value) in (int, float, complex, str, bytes):
+            conds.append(f"type({where}) is {w.const(type(value))} and {where} == {w.const(value)}")
+        else:
+            conds.append(f"{where} is {w.const(value)}")
     for opt in trace.optimizers:
         conds.append(f"SNAP({w.const(opt)}) == {w.const(_optimizer_snapshot(opt))}")
     gsrc = "def guard(A):\n    return " + (" and ".join(f"({c})" for c in conds) or "True") + "\n"

@@ -448,6 +448,7 @@ class Trace:
         self._module_saved = None
         self.module_guards = []
         self.module_sets = {}
+        self.value_guards = []    # (dict or cell, name or None, value): see _api._python_guards
         self._namespaces = {}
 
     # -- installation --------------------------------------------------------------------------
