@@ -586,7 +586,7 @@ def test_differential_programs_replay_bitwise(device, stress, monkeypatch):
         monkeypatch.setattr(_program, "FUSE_BLOCK", 2)
         monkeypatch.setattr(_program, "FUSE_MIN_ELEMENTS", 3)
     replayed = 0
-    count = 15
+    count = 12
     for seed in range(count) if not stress else range(185, 185 + count):
         program = tp.generate(tp.RandomChooser(seed), device.type)
         step = _program_step(program)
