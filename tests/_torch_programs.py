@@ -53,7 +53,8 @@ _COMMON = {
                            "depending on the strides PyTorch's kernels produced (LAPACK results "
                            "such as cholesky/inv/solve are column-major, an elementwise result "
                            "keeps a transposed input's layout: reshape copies there; PyTorch's "
-                           "docs: do not rely on it); xgrad's new results are row-major",
+                           "docs: do not rely on it); xgrad's new results are row-major (so "
+                           "also contiguous() of such a result: a copy there, itself here)",
     "inplace_self_alias": "deliberate: PyTorch's result depends on the order it walks memory "
                           "(undefined for overlapping operands); xgrad reads the operand first",
 }
@@ -833,6 +834,15 @@ def _write_features(g, a) -> set:
         m = reshaped.match(expr)
         if m and n in g.ns and (n == a or a in (m.group(1), m.group(3))):
             feats.add("write_reshape_alias")
+    # likewise contiguous() of a new result whose layout PyTorch's kernel chose (a LAPACK
+    # result is column-major there: a copy; xgrad's new results are row-major: itself)
+    contig = re.compile(r"^(\w+)\.contiguous\(\)")
+    for n, expr in g.origin.items():
+        m = contig.match(expr)
+        if m and n in g.ns and a in (n, m.group(1)) and isinstance(g.ns.get(m.group(1)), g.torch.Tensor):
+            src = g.ns[m.group(1)]
+            if src._base is None and not src.is_contiguous():
+                feats.add("write_reshape_alias")
     if 0 in t.stride():
         feats.add("write_into_expanded")
     if t._base is not None:
