@@ -552,7 +552,7 @@ def test_steady_state_replays_allocate_nothing_new(device, rng):
     assert current - base < 4096
 
 
-# -- the differential generator's programs, compiled ------------------------------------------------
+# -- the differential generator's programs, compiled ----------------------------------------
 
 def _program_step(program):
     import _torch_programs as tp
@@ -581,6 +581,8 @@ def test_differential_programs_replay_bitwise(device, stress, monkeypatch):
     pytest.importorskip("torch")
     import _torch_programs as tp
     if stress:
+        if device.type != "cpu":
+            pytest.skip("buffers and blocks are NumPy's (the cpu device)")
         from xgrad._compile import _program
         monkeypatch.setattr(_program, "BUFFER_MIN_BYTES", 0)
         monkeypatch.setattr(_program, "FUSE_BLOCK", 2)
@@ -606,7 +608,8 @@ def test_differential_programs_replay_bitwise(device, stress, monkeypatch):
                     assert g[0] == w[0] and g[1] == w[1], (seed, g[:2], w[:2])
                     assert np.array_equal(g[2], w[2], equal_nan=True), (seed, program.text())
         replayed += cf.cache_info()["programs"] > 0 and cf.cache_info()["eager"] == 0
-    assert replayed >= count * 0.6, replayed
+    # (strict breaks more graphs: its composed integer indexing reads the indices)
+    assert replayed >= count * (0.6 if device.type == "cpu" else 0.4), replayed
 
 
 def test_returning_an_argument_returns_that_argument(device):

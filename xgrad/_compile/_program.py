@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .._tensor import Tensor, _wrap
+from .._tensor import _wrap
 from ..backends._numpy import ignore_fp_errors, restore_fp_errors
 from ._trace import Ref, _BINARY, _UNARY, OPS
 
@@ -94,7 +94,7 @@ class _Writer:
     def __init__(self):
         self.ns = {"IGN": ignore_fp_errors, "RST": restore_fp_errors, "MK": _make_tensor,
                    "SNAP": _optimizer_snapshot, "_wrap": _wrap,
-                   "MKT": lambda cls, data, device, cow, rg: _fill(_new(cls), data, device, cow, rg),
+                   "MKT": lambda cls, data, dev, cow, rg: _fill(_new(cls), data, dev, cow, rg),
                    "MGA": _module_getattr, "MISSING": object()}
         self._ids = {}
 
@@ -120,7 +120,8 @@ class _Writer:
         if t is dict:
             if not any(_has_ref(v) for v in x.values()):
                 return self.const(x)
-            return "{" + ", ".join(f"{self.render(k)}: {self.render(v)}" for k, v in x.items()) + "}"
+            items = ", ".join(f"{self.render(k)}: {self.render(v)}" for k, v in x.items())
+            return "{" + items + "}"
         if x is None or t is bool or t is int or t is str:
             return repr(x)
         if t is float and math.isfinite(x):
@@ -450,9 +451,11 @@ def _plan_buffers(trace, steps, keep, last_use):
     meta = trace.meta
     producer = {}
     for i, step in enumerate(steps):
+        uf = _ufunc_of(step)
+        # (no gufuncs: NumPy's matmul into out= misses BLAS, 2-3x slower)
         if type(step.out) is Ref and step.out.slot in meta and meta[step.out.slot][0] != () \
-                and _nbytes(meta[step.out.slot]) >= BUFFER_MIN_BYTES and _ufunc_of(step) is not None \
-                and _ufunc_of(step).signature is None:  # (matmul with out= misses BLAS: 2-3x slower)
+                and _nbytes(meta[step.out.slot]) >= BUFFER_MIN_BYTES and uf is not None \
+                and uf.signature is None:
             producer[step.out.slot] = i
     safe = set(producer) - keep
     for step in steps:

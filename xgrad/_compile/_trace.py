@@ -27,7 +27,6 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.graph import Node
-from ..autograd.grad_mode import STATE as _GRAD
 from .. import backends as _backends
 from . import _hooks
 
@@ -342,17 +341,6 @@ def _unwrap(x):
     if t is dict:
         return {k: _unwrap(v) for k, v in x.items()}
     return x
-
-
-def _has_tracer(x) -> bool:
-    t = type(x)
-    if t is Tracer:
-        return True
-    if t is tuple or t is list:
-        return any(_has_tracer(v) for v in x)
-    if t is dict:
-        return any(_has_tracer(v) for v in x.values())
-    return False
 
 
 def _tracers_in(x, found):
@@ -1007,6 +995,3 @@ def _copy_array(a):
         return np.array(a, copy=True)
     return a.__array_namespace__().asarray(a, copy=True)
 
-
-def grad_mode_enabled():
-    return _GRAD.enabled
