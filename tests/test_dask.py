@@ -324,6 +324,10 @@ AUDIT = {
                                                           ((3, 2, 3, 3), -1.0, 1.0)]),
     "unfold": (lambda x: _F("unfold")(x, 2), [((1, 2, 4, 5), -1.0, 1.0)]),
     "max_pool2d": (lambda x: _F("max_pool2d")(x, 2), [((1, 2, 4, 6), -1.0, 1.0)]),
+    "max_pool2d_indices": (lambda x: _F("max_pool2d")(x, 3, 2, 1, ceil_mode=True, return_indices=True),
+                           [((1, 2, 5, 6), -1.0, 1.0)]),
+    "max_unpool": (lambda x: _F("max_unpool2d")(*_F("max_pool2d")(x, 3, 2, 1, return_indices=True),
+                                                3, 2, 1, output_size=(5, 6)), [((1, 2, 5, 6), -1.0, 1.0)]),
     "layer_norm": (lambda x: _F("layer_norm")(x, (6,)), [A]),
     "embedding": (lambda w: _F("embedding")(_idx([[0, 2], [2, 1]], w), w), [((3, 4), -1.0, 1.0)]),
     # fft (the transformed axis is rechunked to one chunk)

@@ -300,9 +300,12 @@ def _conv_padding(padding, kernel, dilation):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """Maximum over sliding windows of the last two axes (padding counts as -inf)."""
+    """Maximum over sliding windows of the last two axes of (N, C, H, W) or (C, H, W) input
+    (padding counts as -inf); with ``return_indices`` also each maximum's flat position
+    ``h * W + w`` in its input plane (PyTorch's indices, for ``max_unpool2d``)."""
     if ceil_mode or return_indices:
-        raise NotImplementedError("max_pool2d: ceil_mode and return_indices are not supported")
+        return _max_pool_nd(input, 2, kernel_size, stride, padding, dilation, ceil_mode,
+                            return_indices, "max_pool2d")
     k = _pair(kernel_size)
     s = k if stride is None or stride == [] else _pair(stride)
     p, d = _pair(padding), _pair(dilation)
@@ -1059,13 +1062,210 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """Maximum over sliding windows of the last axis (padding counts as -inf)."""
+    """Maximum over sliding windows of the last axis of (N, C, L) or (C, L) input (padding
+    counts as -inf); with ``return_indices`` also each maximum's position along L."""
+    if ceil_mode or return_indices:
+        return _max_pool_nd(input, 1, kernel_size, stride, padding, dilation, ceil_mode,
+                            return_indices, "max_pool1d")
     first = lambda v: v if isinstance(v, int) else v[0]  # noqa: E731
     k = first(kernel_size)
     s = k if stride is None else first(stride)
     out = max_pool2d(_x.expand_dims(input, axis=-2), (1, k), (1, s), (0, first(padding)),
                      (1, first(dilation)), ceil_mode, return_indices)
     return _x.squeeze(out, axis=-2)
+
+
+# -- max pooling with indices, ceil_mode, 1d/2d/3d; max unpooling ---------------------------------
+def _pool_args(value, n, what, name, default=None):
+    """An int or a sequence of ``n`` ints (PyTorch's arity check and message)."""
+    if value is None or (not isinstance(value, int) and len(value) == 0 and default is not None):
+        return default
+    if isinstance(value, int):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        if n == 1:
+            raise RuntimeError(f"{name}() {what} must be None, an int, list of ints, or tuple of "
+                               f"ints of size 1 but got size {len(value)}")
+        many = {2: "two", 3: "three"}[n]
+        raise RuntimeError(f"{name}: {what} must either be a single int, or a tuple of {many} ints")
+    return value
+
+
+def _pool_output_size(size, k, s, p, d, ceil_mode):
+    """PyTorch's pooling_output_shape."""
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _max_pool_nd(input, n, kernel_size, stride, padding, dilation, ceil_mode, return_indices, name):
+    """PyTorch's max pooling over the last ``n`` axes, with its indices (flat positions in
+    each input plane), ``padding`` as implicit -inf (never picked while a real element is
+    in the window), ``dilation`` and ``ceil_mode``. Each window's maximum is the first in
+    row-major window order (the last NaN where there is one, as PyTorch's kernels); it is
+    picked by a gather, so it alone gets the gradient, to every order and in forward mode."""
+    k = _pool_args(kernel_size, n, "kernel_size", name)
+    s = _pool_args(stride, n, "stride", name, default=k)
+    p = _pool_args(padding, n, "padding", name)
+    d = _pool_args(dilation, n, "dilation", name)
+    if n == 1 and input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
+                           f"for argument #1 'self' (while checking arguments for {name})")
+    if n > 1 and input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"{name}: non-empty {n + 1}D or {n + 2}D (batch mode) tensor expected "
+                           f"for input, got shape {list(input.shape)}")
+    if builtins.any(v <= 0 for v in k + s):
+        raise RuntimeError(f"{name}: kernel_size and stride should be greater than zero, but got "
+                           f"kernel_size={k}, stride={s}")
+    if builtins.any(v <= 0 for v in d):
+        raise RuntimeError(f"{name}: dilation should be greater than zero, but got {d}")
+    if builtins.any(v < 0 for v in p):
+        raise RuntimeError(f"{name}: pad must be non-negative, but got pad: {p}")
+    if builtins.any(pv > kv // 2 for pv, kv in zip(p, k)):
+        raise RuntimeError(f"{name}: pad should be at most half of kernel size, but got "
+                           f"pad={p} and kernel_size={k}")
+    for axis in range(1, input.ndim):
+        if input.shape[axis] == 0:
+            raise RuntimeError(f"{name}: expected input to have non-zero size for non-batch "
+                               f"dimensions, but got sizes {list(input.shape)}")
+    spatial = tuple(input.shape[-n:])
+    out = tuple(_pool_output_size(*a, ceil_mode) for a in zip(spatial, k, s, p, d))
+    if builtins.any(o < 1 for o in out):
+        raise RuntimeError(f"{name}: given input size {list(input.shape)}, the calculated output "
+                           f"size {list(out)} is too small")
+    # -inf padding: p before each axis, after it as far as the last window reaches
+    after = [builtins.max(0, (o - 1) * sv + dv * (kv - 1) + 1 - size - pv)
+             for o, sv, dv, kv, size, pv in zip(out, s, d, k, spatial, p)]
+    if builtins.any(p) or builtins.any(after):
+        low = -float("inf") if input.dtype.is_floating_point else _x.iinfo(input.dtype).min
+        widths = []
+        for axis in reversed(range(n)):
+            widths += [p[axis], after[axis]]
+        input = pad(input, widths, value=low)
+    # the windows: one strided slice per kernel offset, stacked on a new window axis
+    wax = -(n + 1)
+    parts = []
+    for offset in itertools.product(*(range(kv) for kv in k)):
+        key = (Ellipsis,) + tuple(slice(j * dv, j * dv + (o - 1) * sv + 1, sv)
+                                  for j, dv, o, sv in zip(offset, d, out, s))
+        parts.append(input[key])
+    cols = _x.stack(parts, dim=wax)  # lead + (K,) + out
+    K = len(parts)
+    # each window element's position in the input plane (shape (K,) + out), and whether it is real
+    dev = input.device
+    flat = valid = None
+    for axis in range(n):
+        shape = [1] * (2 * n)
+        shape[axis], shape[n + axis] = k[axis], 1
+        offs = _x.reshape(_x.arange(k[axis], device=dev, dtype=_x.int64) * d[axis], shape)
+        shape[axis], shape[n + axis] = 1, out[axis]
+        starts = _x.reshape(_x.arange(out[axis], device=dev, dtype=_x.int64) * s[axis], shape)
+        pos = offs + starts - p[axis]
+        ok = (pos >= 0) & (pos < spatial[axis])
+        flat = pos if flat is None else flat * spatial[axis] + pos
+        valid = ok if valid is None else valid & ok
+    flat = _x.reshape(_x.broadcast_to(flat, k + out), (K,) + out)
+    valid = _x.reshape(_x.broadcast_to(valid, k + out), (K,) + out)
+    # the window's pick: the last NaN if any, else the first real element equal to the maximum
+    c = cols.detach()
+    top = _x.amax(c, dim=wax, keepdim=True)
+    order = _x.reshape(_x.arange(K, device=dev, dtype=_x.int64), (K,) + (1,) * n)
+    zero = _x.zeros((), dtype=_x.int64, device=dev)
+    score = _x.where(valid & _x.isnan(c), order + K, _x.where(valid & (c == top), K - order, zero))
+    pick = _x.argmax(score, dim=wax, keepdim=True)
+    values = _x.squeeze(_x.take_along_dim(cols, pick, dim=wax), wax)
+    if not return_indices:
+        return values
+    where = _x.broadcast_to(flat, tuple(cols.shape))
+    return values, _x.squeeze(_x.take_along_dim(where, pick, dim=wax), wax)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over sliding windows of the last three axes of (N, C, D, H, W) or (C, D, H, W)
+    input (padding counts as -inf); with ``return_indices`` also each maximum's flat position
+    ``(d * H + h) * W + w`` in its input plane (PyTorch's indices, for ``max_unpool3d``)."""
+    return _max_pool_nd(input, 3, kernel_size, stride, padding, dilation, ceil_mode,
+                        return_indices, "max_pool3d")
+
+
+def _unpool(input, indices, n, kernel_size, stride, padding, output_size, name):
+    k = _pool_args(kernel_size, n, "kernel_size", name)
+    s = _pool_args(stride, n, "stride", name, default=k)
+    p = _pool_args(padding, n, "padding", name)
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{name}: expected shape of indices to be same as that of the input "
+                           f"tensor ({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    if indices.dtype != _x.int64:
+        raise RuntimeError(f"{name}: elements in indices should be type int64 but got: "
+                           f"{indices.dtype}")
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"{name}: input must be a {n + 1}D or {n + 2}D tensor, got shape "
+                           f"{list(input.shape)}")
+    default = [(input.shape[input.ndim - n + j] - 1) * s[j] + k[j] - 2 * p[j] for j in range(n)]
+    if output_size is None:
+        size = default
+    else:
+        size = [int(v) for v in output_size]
+        if len(size) == n + 2:
+            size = size[2:]
+        if len(size) != n:
+            raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} "
+                             f"elements, but it has a length of '{len(size)}'")
+        for j in range(n):
+            lo, hi = default[j] - s[j], default[j] + s[j]
+            if not lo < size[j] < hi:
+                raise ValueError(f'invalid output_size "{list(output_size)}" (dim {j} must be '
+                                 f"between {lo} and {hi})")
+    if builtins.any(v < 0 for v in size):
+        raise ValueError(f"max_unpooling: output_size must contain non-negative spatial "
+                         f"dimensions, but got output_size {size}")
+    lead = tuple(input.shape[:-n])
+    plane = 1
+    for v in size:
+        plane *= v
+    values = _x.reshape(input, lead + (-1,))
+    idx = _x.reshape(indices, lead + (-1,))
+    m = values.shape[-1]
+    if not (m and plane):
+        out = _x.zeros(lead + (plane,), dtype=input.dtype, device=input.device) + input.sum() * 0
+        return _x.reshape(out, lead + tuple(size))
+    # the source of each output position: the last of the positions that name it (a stable
+    # sort by index; each run's last element writes), scattered into the plane as source + 1
+    order = _x.argsort(idx, dim=-1, stable=True)
+    ranked = _x.take_along_dim(idx, order, dim=-1)
+    last = _x.cat([ranked[..., 1:] != ranked[..., :-1],
+                   _x.ones(lead + (1,), dtype=_x.bool, device=input.device)], dim=-1)
+    mark = _x.where(last, order + 1, _x.zeros((), dtype=order.dtype, device=input.device))
+    zero = _x.zeros(lead + (plane,), dtype=order.dtype, device=input.device)
+    src = _x.scatter_add(zero, -1, ranked, mark)
+    hit = src > 0
+    src = _x.where(hit, src - 1, src)
+    return _x.reshape(_ops.max_unpool(values, idx, src, hit), lead + tuple(size))
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of ``max_pool1d(return_indices=True)``: ``input``'s values placed at
+    ``indices`` in zeros of length ``(L - 1) * stride + kernel_size - 2 * padding``
+    (or ``output_size``). Differentiable in ``input``."""
+    return _unpool(input, indices, 1, kernel_size, stride, padding, output_size, "max_unpool1d")
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of ``max_pool2d(return_indices=True)``: ``input``'s values placed at the
+    flat ``indices`` of each zero (H_out, W_out) plane (PyTorch's sizes, or ``output_size``)."""
+    return _unpool(input, indices, 2, kernel_size, stride, padding, output_size, "max_unpool2d")
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of ``max_pool3d(return_indices=True)``: ``input``'s values placed at the
+    flat ``indices`` of each zero (D_out, H_out, W_out) volume."""
+    return _unpool(input, indices, 3, kernel_size, stride, padding, output_size, "max_unpool3d")
 
 
 def _inplace_version(fn):
@@ -1084,4 +1284,4 @@ __all__ += ["rms_norm", "gumbel_softmax", "pdist", "triplet_margin_with_distance
             "multilabel_margin_loss", "scaled_dot_product_attention", "adaptive_avg_pool1d",
             "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
             "max_pool1d", "elu_", "selu_", "celu_", "hardtanh_", "leaky_relu_", "rrelu_",
-            "threshold_"]
+            "threshold_", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]

@@ -111,17 +111,20 @@ class Conv2d(Module):
 class MaxPool2d(Module):
     """Maximum over ``kernel_size`` windows (stride defaults to the kernel size)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}")
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(Module):
@@ -722,8 +725,41 @@ AdaptiveMaxPool2d = _configured("AdaptiveMaxPool2d", F.adaptive_max_pool2d,
 AvgPool1d = _configured("AvgPool1d", F.avg_pool1d, {"kernel_size": None, "stride": None, "padding": 0},
                         "Mean over sliding windows of the last axis.")
 MaxPool1d = _configured("MaxPool1d", F.max_pool1d, {"kernel_size": None, "stride": None, "padding": 0,
-                                                    "dilation": 1},
+                                                    "dilation": 1, "return_indices": False,
+                                                    "ceil_mode": False},
                         "Maximum over sliding windows of the last axis.")
+MaxPool3d = _configured("MaxPool3d", F.max_pool3d, {"kernel_size": None, "stride": None, "padding": 0,
+                                                    "dilation": 1, "return_indices": False,
+                                                    "ceil_mode": False},
+                        "Maximum over sliding windows of the last three axes.")
+
+
+def _unpool_module(name, fn, doc):
+    class MaxUnpool(Module):
+        def __init__(self, kernel_size, stride=None, padding=0):
+            super().__init__()
+            self.kernel_size = kernel_size
+            self.stride = stride if stride is not None else kernel_size
+            self.padding = padding
+
+        def forward(self, input, indices, output_size=None):
+            return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+        def extra_repr(self):
+            return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    MaxUnpool.__name__ = MaxUnpool.__qualname__ = name
+    MaxUnpool.__doc__ = doc
+    return MaxUnpool
+
+
+MaxUnpool1d = _unpool_module("MaxUnpool1d", F.max_unpool1d,
+                             "The inverse of MaxPool1d: values placed at their indices in zeros.")
+MaxUnpool2d = _unpool_module("MaxUnpool2d", F.max_unpool2d,
+                             "The inverse of MaxPool2d: values placed at their indices in zeros.")
+MaxUnpool3d = _unpool_module("MaxUnpool3d", F.max_unpool3d,
+                             "The inverse of MaxPool3d: values placed at their indices in zeros.")
 
 __all__ += ["RMSNorm", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d",
-            "AdaptiveMaxPool2d", "AvgPool1d", "MaxPool1d"]
+            "AdaptiveMaxPool2d", "AvgPool1d", "MaxPool1d", "MaxPool3d", "MaxUnpool1d",
+            "MaxUnpool2d", "MaxUnpool3d"]

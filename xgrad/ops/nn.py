@@ -355,3 +355,27 @@ def max_pool(x, kernel, stride, dilation=(1, 1)):
     """Maximum over sliding windows of the last two axes."""
     return apply(MAX_POOL, (x,), {"kernel": tuple(kernel), "stride": tuple(stride),
                                   "dilation": tuple(dilation)})
+
+
+# -- max unpooling ---------------------------------------------------------------------------------
+# x, idx: (..., m) values and their flat positions in each output plane; src, hit: (..., plane),
+# for each output position the (last) source writing it and whether there is one. The forward
+# is a gather (the last write wins, as PyTorch's kernel); the gradient is PyTorch's: every
+# source, repeated positions included, gets the output gradient at its index.
+def _max_unpool_forward(xp, x, idx, src, hit):
+    picked = xp.take_along_axis(x, src, axis=-1)
+    return xp.where(hit, picked, xp.zeros_like(picked))
+
+
+def _max_unpool_vjp(xp, g, out, x, idx, src, hit):
+    return xp.take_along_axis(g, idx, axis=-1)
+
+
+MAX_UNPOOL = defop("max_unpool", _max_unpool_forward, (_max_unpool_vjp, None, None, None),
+                   saves=(1,), jvp=LINEAR, grad_name="MaxUnpool2DBackward0")
+
+
+def max_unpool(x, idx, src, hit):
+    """``x`` (..., m) placed at ``idx`` in zero planes (..., plane): ``src`` (..., plane)
+    the source of each output position (the last one writing it), ``hit`` whether any does."""
+    return apply(MAX_UNPOOL, (x, idx, src, hit), {})
