@@ -130,6 +130,7 @@ class CompiledFunction:
                 "traces": self.traces}
 
     def programs(self) -> list:
+        """The traced programs (``.source``: the generated replay and guard)."""
         return [p for e in self._cache.values() for p in e.programs]
 
     def reset(self) -> None:
