@@ -300,14 +300,14 @@ def test_max_pool2d_gradient_routes_to_max(device):
     assert_close(x.grad, expected[None, None])
 
 
-def test_max_pool2d_ties_share_and_overlaps_add(device):
+def test_max_pool2d_ties_first_and_overlaps_add(device):
     x = T(np.array([[[[1.0, 1.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 0.0]]]]), device,
           requires_grad=True)
     F.max_pool2d(x, 2, stride=1).sum().backward()  # every window holds the 3
     assert_close(x.grad, np.array([[[[0, 0, 0], [0, 4.0, 0], [0, 0, 0]]]]))
     y = T(np.ones((1, 1, 2, 2)), device, requires_grad=True)
-    F.max_pool2d(y, 2).sum().backward()  # a four-way tie: a quarter each
-    assert_close(y.grad, np.full((1, 1, 2, 2), 0.25))
+    F.max_pool2d(y, 2).sum().backward()  # a four-way tie: all to the first, as PyTorch's
+    assert_close(y.grad, np.array([[[[1.0, 0], [0, 0]]]]))
 
 
 def test_avg_pool2d(device, rng):

@@ -53,18 +53,21 @@ def test_max_pool(device, n, shape, kw, return_indices):
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
-def test_ties_pick_the_first_maximum(device, n):
+@pytest.mark.parametrize("ri", [True, False])
+def test_ties_pick_the_first_maximum(device, n, ri):
     # integers in a small range: many equal maxima in each window, with overlapping windows
+    # (without indices too: the gradient goes to the first maximum alone, as PyTorch's)
     shape = {1: (2, 2, 9), 2: (1, 2, 6, 7), 3: (1, 1, 4, 5, 5)}[n]
     a = P.integers(0, 3, shape).astype(float)
     for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+               dict(kernel_size=(2,) * n, stride=1, dilation=2),
                dict(kernel_size=2, stride=1, dilation=2, ceil_mode=True)]:
-        against_torch(lambda x: getattr(XF, f"max_pool{n}d")(x, return_indices=True, **kw),
-                      lambda x: getattr(TF, f"max_pool{n}d")(x, return_indices=True, **kw),
+        against_torch(lambda x: getattr(XF, f"max_pool{n}d")(x, return_indices=ri, **kw),
+                      lambda x: getattr(TF, f"max_pool{n}d")(x, return_indices=ri, **kw),
                       [a], device)
     # all equal, padded: the first real element of each window
-    against_torch(lambda x: getattr(XF, f"max_pool{n}d")(x, 3, 2, 1, return_indices=True),
-                  lambda x: getattr(TF, f"max_pool{n}d")(x, 3, 2, 1, return_indices=True),
+    against_torch(lambda x: getattr(XF, f"max_pool{n}d")(x, 3, 2, 1, return_indices=ri),
+                  lambda x: getattr(TF, f"max_pool{n}d")(x, 3, 2, 1, return_indices=ri),
                   [np.ones(shape)], device)
 
 

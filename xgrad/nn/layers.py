@@ -108,8 +108,8 @@ class Conv2d(Module):
         return s + ("" if self.bias is not None else ", bias=False")
 
 
-class MaxPool2d(Module):
-    """Maximum over ``kernel_size`` windows (stride defaults to the kernel size)."""
+class _MaxPoolNd(Module):
+    _pool = None  # the F function, set by each subclass
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
@@ -119,12 +119,30 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return type(self)._pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                                ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Maximum over ``kernel_size`` windows of the last two axes (stride defaults to the
+    kernel size); ``return_indices=True`` also returns the indices for ``MaxUnpool2d``."""
+    _pool = staticmethod(F.max_pool2d)
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Maximum over sliding windows of the last axis; ``return_indices=True`` also returns
+    the indices for ``MaxUnpool1d``."""
+    _pool = staticmethod(F.max_pool1d)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Maximum over sliding windows of the last three axes; ``return_indices=True`` also
+    returns the indices for ``MaxUnpool3d``."""
+    _pool = staticmethod(F.max_pool3d)
 
 
 class AvgPool2d(Module):
@@ -724,23 +742,20 @@ AdaptiveMaxPool2d = _configured("AdaptiveMaxPool2d", F.adaptive_max_pool2d,
                                 "Maximum over adaptive windows of the last two axes.")
 AvgPool1d = _configured("AvgPool1d", F.avg_pool1d, {"kernel_size": None, "stride": None, "padding": 0},
                         "Mean over sliding windows of the last axis.")
-MaxPool1d = _configured("MaxPool1d", F.max_pool1d, {"kernel_size": None, "stride": None, "padding": 0,
-                                                    "dilation": 1, "return_indices": False,
-                                                    "ceil_mode": False},
-                        "Maximum over sliding windows of the last axis.")
-MaxPool3d = _configured("MaxPool3d", F.max_pool3d, {"kernel_size": None, "stride": None, "padding": 0,
-                                                    "dilation": 1, "return_indices": False,
-                                                    "ceil_mode": False},
-                        "Maximum over sliding windows of the last three axes.")
 
 
 def _unpool_module(name, fn, doc):
+    n = int(name[-2])
+
+    def tup(v):
+        return (v,) * n if isinstance(v, int) else tuple(v)
+
     class MaxUnpool(Module):
         def __init__(self, kernel_size, stride=None, padding=0):
             super().__init__()
-            self.kernel_size = kernel_size
-            self.stride = stride if stride is not None else kernel_size
-            self.padding = padding
+            self.kernel_size = tup(kernel_size)
+            self.stride = tup(stride if stride is not None else kernel_size)
+            self.padding = tup(padding)
 
         def forward(self, input, indices, output_size=None):
             return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)

@@ -322,29 +322,45 @@ def _max_pool_forward(xp, x, *, kernel, stride, dilation):
     return out
 
 
+def _max_pool_picks(xp, x, out, slices, dtype):
+    """One mask per kernel offset: where that offset holds its window's pick, PyTorch's
+    (the first element equal to the maximum in row-major window order; in a window with
+    a NaN, the last NaN), so that exactly one element of each window is picked."""
+    picks = [None] * len(slices)
+    taken = seen = None
+    for j, (rows, cols) in enumerate(slices):
+        hit = x[..., rows, cols] == out
+        if taken is not None:
+            hit = xp.logical_and(hit, xp.logical_not(taken))
+        taken = hit if taken is None else xp.logical_or(taken, hit)
+        picks[j] = hit
+    for j in reversed(range(len(slices))):
+        rows, cols = slices[j]
+        nan = xp.isnan(x[..., rows, cols])
+        if seen is not None:
+            nan = xp.logical_and(nan, xp.logical_not(seen))
+        seen = nan if seen is None else xp.logical_or(seen, nan)
+        picks[j] = xp.astype(xp.logical_or(picks[j], nan), dtype)
+    return picks
+
+
 def _max_pool_vjp(xp, g, out, x, *, kernel, stride, dilation):
-    """Each window's gradient goes to its maximum, shared equally among ties (as
-    ``max`` does), then the windows are folded back onto the input."""
+    """Each window's gradient goes to its pick alone (the first maximum, as PyTorch's),
+    then the windows are folded back onto the input."""
     slices, _ = _window_slices(tuple(x.shape[-2:]), kernel, stride, dilation)
-    masks = [xp.astype(x[..., rows, cols] == out, g.dtype) for rows, cols in slices]
-    count = masks[0]
-    for m in masks[1:]:
-        count = count + m
-    share = g / count
-    return call(xp, FOLD, xp.stack([m * share for m in masks], axis=-3),
+    masks = _max_pool_picks(xp, x, out, slices, g.dtype)
+    return call(xp, FOLD, xp.stack([m * g for m in masks], axis=-3),
                 size=tuple(x.shape[-2:]), kernel=kernel, stride=stride, dilation=dilation)
 
 
 def _max_pool_jvp(xp, tangents, out, x, *, kernel, stride, dilation):
-    """The tangent at each window's maximum (the mean over ties)."""
+    """The tangent at each window's pick (the first maximum, as PyTorch's)."""
     slices, _ = _window_slices(tuple(x.shape[-2:]), kernel, stride, dilation)
     t = tangents[0]
-    total = count = None
-    for rows, cols in slices:
-        m = xp.astype(x[..., rows, cols] == out, t.dtype)
+    total = None
+    for m, (rows, cols) in zip(_max_pool_picks(xp, x, out, slices, t.dtype), slices):
         total = m * t[..., rows, cols] if total is None else total + m * t[..., rows, cols]
-        count = m if count is None else count + m
-    return total / count
+    return total
 
 
 MAX_POOL = defop("max_pool2d", _max_pool_forward, (_max_pool_vjp,), saves=(0, "out"),
