@@ -80,9 +80,25 @@ def test_infinities_and_nan(device):
         ot, it = TF.max_pool1d(T(a), return_indices=True, **kw)
         np.testing.assert_array_equal(xgrad.testing.to_numpy(ix), it.numpy())
         np.testing.assert_array_equal(xgrad.testing.to_numpy(ox), ot.numpy())
-    against_torch(lambda x: XF.max_pool2d(x, 2, 1, 1, return_indices=True),
-                  lambda x: TF.max_pool2d(x, 2, 1, 1, return_indices=True),
-                  [np.full((1, 1, 3, 3), -INF)], device, jvp=False)
+    for ri in (True, False):
+        against_torch(lambda x: XF.max_pool2d(x, 2, 1, 1, return_indices=ri),
+                      lambda x: TF.max_pool2d(x, 2, 1, 1, return_indices=ri),
+                      [np.full((1, 1, 3, 3), -INF)], device, jvp=False)
+    # NaN windows without indices and in adaptive pooling (the same pick): gradient to the last NaN
+    b = np.array([[[NAN, 1.0, NAN, 0.0, 2.0, NAN]]])
+    for fx, ft in [(lambda x: XF.max_pool1d(x, 3), lambda x: TF.max_pool1d(x, 3)),
+                   (lambda x: XF.max_pool1d(x, 4, 2, 1, ceil_mode=True),
+                    lambda x: TF.max_pool1d(x, 4, 2, 1, ceil_mode=True)),
+                   (lambda x: XF.adaptive_max_pool1d(x, 2, True), lambda x: TF.adaptive_max_pool1d(x, 2, True)),
+                   (lambda x: XF.adaptive_max_pool2d(x.reshape(1, 2, 3), 1, True),
+                    lambda x: TF.adaptive_max_pool2d(x.reshape(1, 2, 3), 1, True))]:
+        ox, ot = fx(X(b, device, requires_grad=True)), ft(T(b, requires_grad=True))
+        for u, v in zip(ox if isinstance(ox, tuple) else (ox,), ot if isinstance(ot, tuple) else (ot,)):
+            np.testing.assert_array_equal(xgrad.testing.to_numpy(u), v.detach().numpy())
+        xb, tb = X(b, device, requires_grad=True), T(b, requires_grad=True)
+        (gx,) = xgrad.autograd.grad(fx(xb)[0].sum() if isinstance(ox, tuple) else fx(xb).sum(), [xb])
+        (gt,) = torch.autograd.grad(ft(tb)[0].sum() if isinstance(ot, tuple) else ft(tb).sum(), [tb])
+        np.testing.assert_array_equal(xgrad.testing.to_numpy(gx), gt.numpy())
 
 
 def test_modules(device):
@@ -159,9 +175,9 @@ def test_errors(device):
            ("max_pool3d", (5, 5, 5), dict(kernel_size=2)),
            ("max_pool3d", (1, 1, 5, 5, 5), dict(kernel_size=(2, 2))),
            ("max_pool3d", (1, 1, 1, 5, 5), dict(kernel_size=2))]
-    for name, shape, kw in bad:
-        raises_like(lambda: getattr(XF, name)(X(np.zeros(shape), device), return_indices=True, **kw),
-                    lambda: getattr(TF, name)(T(np.zeros(shape)), return_indices=True, **kw))
+    for (name, shape, kw), ri in [(b, ri) for b in bad for ri in (True, False)]:
+        raises_like(lambda: getattr(XF, name)(X(np.zeros(shape), device), return_indices=ri, **kw),
+                    lambda: getattr(TF, name)(T(np.zeros(shape)), return_indices=ri, **kw))
     v, i = TF.max_pool2d(T(np.zeros((1, 2, 6, 6))), 2, return_indices=True)
     unbad = [dict(output_size=(4, 6)), dict(output_size=(6, 6, 6)), dict(output_size=(2, 6, 6)),
              dict(output_size=(13, 6))]

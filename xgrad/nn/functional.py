@@ -303,15 +303,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Maximum over sliding windows of the last two axes of (N, C, H, W) or (C, H, W) input
     (padding counts as -inf); with ``return_indices`` also each maximum's flat position
     ``h * W + w`` in its input plane (PyTorch's indices, for ``max_unpool2d``)."""
-    if ceil_mode or return_indices:
-        return _max_pool_nd(input, 2, kernel_size, stride, padding, dilation, ceil_mode,
-                            return_indices, "max_pool2d")
-    k = _pair(kernel_size)
-    s = k if stride is None or stride == [] else _pair(stride)
-    p, d = _pair(padding), _pair(dilation)
-    if p != (0, 0):
-        input = pad(input, (p[1], p[1], p[0], p[0]), value=-float("inf"))
-    return _ops.max_pool(input, k, s, d)
+    return _max_pool_nd(input, 2, kernel_size, stride, padding, dilation, ceil_mode,
+                        return_indices, "max_pool2d")
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0):
@@ -983,9 +976,30 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_pool(input, output_size, 2, lambda v, a: _R.mean(v, axis=a, keepdims=True))
 
 
+def _window_pick(values, axis, valid=None):
+    """Where PyTorch's max-pooling kernels take each window's maximum, the windows lying
+    along ``axis`` of ``values`` (positions with ``valid`` False, padding, are never
+    taken): the first element equal to the maximum in window order, or, in a window
+    holding a NaN, the last NaN. Returned keepdim, for a gather (``take_along_dim``),
+    so that the picked element alone gets the gradient."""
+    c = values.detach()
+    size = c.shape[axis]
+    dev = c.device
+    shape = [1] * c.ndim
+    shape[axis] = size
+    order = _x.reshape(_x.arange(size, device=dev, dtype=_x.int64), tuple(shape))
+    top = _x.amax(c, dim=axis, keepdim=True)
+    nan, hit = _x.isnan(c), c == top
+    if valid is not None:
+        nan, hit = nan & valid, hit & valid
+    zero = _x.zeros((), dtype=_x.int64, device=dev)
+    score = _x.where(nan, order + size, _x.where(hit, size - order, zero))
+    return _x.argmax(score, dim=axis, keepdim=True)
+
+
 def _adaptive_max(input, output_size, n_spatial, return_indices, name):
-    """PyTorch's adaptive max pooling: each window's first maximum (a NaN counts as the
-    maximum), picked by a gather so that the gradient goes to that one element, as
+    """PyTorch's adaptive max pooling: each window's first maximum (the last NaN in a
+    window holding one, as PyTorch's), picked by a gather so that the gradient goes to that one element, as
     PyTorch's; the indices are flat positions in the input's spatial dims."""
     lo, hi = n_spatial + 1, n_spatial + 2
     if n_spatial == 1 and input.ndim not in (lo, hi):
@@ -1014,7 +1028,7 @@ def _adaptive_max(input, output_size, n_spatial, return_indices, name):
         key = (Ellipsis,) + tuple(slice(a, b) for a, b in window)
         wshape = tuple(b - a for a, b in window)
         part = _x.reshape(input[key], lead + (-1,))
-        k = _x.argmax(part, dim=-1, keepdim=True)
+        k = _window_pick(part, -1)
         values.append(_x.take_along_dim(part, k, dim=-1))
         flat = None  # k (row-major in the window) as a flat position in the input's dims
         rest = k
@@ -1064,15 +1078,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """Maximum over sliding windows of the last axis of (N, C, L) or (C, L) input (padding
     counts as -inf); with ``return_indices`` also each maximum's position along L."""
-    if ceil_mode or return_indices:
-        return _max_pool_nd(input, 1, kernel_size, stride, padding, dilation, ceil_mode,
-                            return_indices, "max_pool1d")
-    first = lambda v: v if isinstance(v, int) else v[0]  # noqa: E731
-    k = first(kernel_size)
-    s = k if stride is None else first(stride)
-    out = max_pool2d(_x.expand_dims(input, axis=-2), (1, k), (1, s), (0, first(padding)),
-                     (1, first(dilation)), ceil_mode, return_indices)
-    return _x.squeeze(out, axis=-2)
+    return _max_pool_nd(input, 1, kernel_size, stride, padding, dilation, ceil_mode,
+                        return_indices, "max_pool1d")
 
 
 # -- max pooling with indices, ceil_mode, 1d/2d/3d; max unpooling ---------------------------------
@@ -1103,7 +1110,8 @@ def _pool_output_size(size, k, s, p, d, ceil_mode):
 
 
 def _max_pool_nd(input, n, kernel_size, stride, padding, dilation, ceil_mode, return_indices, name):
-    """PyTorch's max pooling over the last ``n`` axes, with its indices (flat positions in
+    """PyTorch's max pooling over the last ``n`` axes (its argument checks and errors),
+    with its indices (flat positions in
     each input plane), ``padding`` as implicit -inf (never picked while a real element is
     in the window), ``dilation`` and ``ceil_mode``. Each window's maximum is the first in
     row-major window order (the last NaN where there is one, as PyTorch's kernels); it is
@@ -1146,6 +1154,17 @@ def _max_pool_nd(input, n, kernel_size, stride, padding, dilation, ceil_mode, re
         for axis in reversed(range(n)):
             widths += [p[axis], after[axis]]
         input = pad(input, widths, value=low)
+    if not return_indices and n <= 2:
+        # the max_pool2d op: the maximum of strided slices, no stacked copy of the windows;
+        # its gradient also goes to each window's first maximum
+        real = None
+        if builtins.any(p):
+            real = tuple((pv, size) for pv, size in zip(p, spatial))
+        if n == 1:
+            real = None if real is None else ((0, 1),) + real
+            return _x.squeeze(_ops.max_pool(_x.expand_dims(input, axis=-2), (1,) + k, (1,) + s,
+                                            (1,) + d, real), axis=-2)
+        return _ops.max_pool(input, k, s, d, real)
     # the windows: one strided slice per kernel offset, stacked on a new window axis
     wax = -(n + 1)
     parts = []
@@ -1170,13 +1189,7 @@ def _max_pool_nd(input, n, kernel_size, stride, padding, dilation, ceil_mode, re
         valid = ok if valid is None else valid & ok
     flat = _x.reshape(_x.broadcast_to(flat, k + out), (K,) + out)
     valid = _x.reshape(_x.broadcast_to(valid, k + out), (K,) + out)
-    # the window's pick: the last NaN if any, else the first real element equal to the maximum
-    c = cols.detach()
-    top = _x.amax(c, dim=wax, keepdim=True)
-    order = _x.reshape(_x.arange(K, device=dev, dtype=_x.int64), (K,) + (1,) * n)
-    zero = _x.zeros((), dtype=_x.int64, device=dev)
-    score = _x.where(valid & _x.isnan(c), order + K, _x.where(valid & (c == top), K - order, zero))
-    pick = _x.argmax(score, dim=wax, keepdim=True)
+    pick = _window_pick(cols, wax, valid)
     values = _x.squeeze(_x.take_along_dim(cols, pick, dim=wax), wax)
     if not return_indices:
         return values

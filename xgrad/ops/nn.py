@@ -311,7 +311,7 @@ def cross_entropy_indices(logits, target, reduction="mean", ignore_index=-100):
 
 
 # -- max pooling ---------------------------------------------------------------------------------
-def _max_pool_forward(xp, x, *, kernel, stride, dilation):
+def _max_pool_forward(xp, x, *, kernel, stride, dilation, real=None):
     """The elementwise maximum of the strided slices, one per kernel offset (no copies
     of the input, no reduction over small axes)."""
     slices, _ = _window_slices(tuple(x.shape[-2:]), kernel, stride, dilation)
@@ -322,14 +322,27 @@ def _max_pool_forward(xp, x, *, kernel, stride, dilation):
     return out
 
 
-def _max_pool_picks(xp, x, out, slices, dtype):
+def _real(xp, x, rows, cols, real):
+    """Whether the positions a (rows, cols) slice reads are real, not padding: ``real``
+    ((top, H), (left, W)) places the unpadded input in the padded one."""
+    (top, h), (left, w) = real
+    r = xp.arange(rows.start, rows.stop, rows.step, device=x.device)
+    c = xp.arange(cols.start, cols.stop, cols.step, device=x.device)
+    return xp.logical_and(xp.expand_dims(xp.logical_and(r >= top, r < top + h), axis=1),
+                          xp.logical_and(c >= left, c < left + w))
+
+
+def _max_pool_picks(xp, x, out, slices, dtype, real):
     """One mask per kernel offset: where that offset holds its window's pick, PyTorch's
-    (the first element equal to the maximum in row-major window order; in a window with
-    a NaN, the last NaN), so that exactly one element of each window is picked."""
+    (the first real element equal to the maximum in row-major window order, never the
+    padding; in a window with a NaN, the last NaN), so that exactly one element of each
+    window is picked."""
     picks = [None] * len(slices)
     taken = seen = None
     for j, (rows, cols) in enumerate(slices):
         hit = x[..., rows, cols] == out
+        if real is not None:
+            hit = xp.logical_and(hit, _real(xp, x, rows, cols, real))
         if taken is not None:
             hit = xp.logical_and(hit, xp.logical_not(taken))
         taken = hit if taken is None else xp.logical_or(taken, hit)
@@ -344,21 +357,21 @@ def _max_pool_picks(xp, x, out, slices, dtype):
     return picks
 
 
-def _max_pool_vjp(xp, g, out, x, *, kernel, stride, dilation):
+def _max_pool_vjp(xp, g, out, x, *, kernel, stride, dilation, real=None):
     """Each window's gradient goes to its pick alone (the first maximum, as PyTorch's),
     then the windows are folded back onto the input."""
     slices, _ = _window_slices(tuple(x.shape[-2:]), kernel, stride, dilation)
-    masks = _max_pool_picks(xp, x, out, slices, g.dtype)
+    masks = _max_pool_picks(xp, x, out, slices, g.dtype, real)
     return call(xp, FOLD, xp.stack([m * g for m in masks], axis=-3),
                 size=tuple(x.shape[-2:]), kernel=kernel, stride=stride, dilation=dilation)
 
 
-def _max_pool_jvp(xp, tangents, out, x, *, kernel, stride, dilation):
+def _max_pool_jvp(xp, tangents, out, x, *, kernel, stride, dilation, real=None):
     """The tangent at each window's pick (the first maximum, as PyTorch's)."""
     slices, _ = _window_slices(tuple(x.shape[-2:]), kernel, stride, dilation)
     t = tangents[0]
     total = None
-    for m, (rows, cols) in zip(_max_pool_picks(xp, x, out, slices, t.dtype), slices):
+    for m, (rows, cols) in zip(_max_pool_picks(xp, x, out, slices, t.dtype, real), slices):
         total = m * t[..., rows, cols] if total is None else total + m * t[..., rows, cols]
     return total
 
@@ -367,10 +380,14 @@ MAX_POOL = defop("max_pool2d", _max_pool_forward, (_max_pool_vjp,), saves=(0, "o
                  jvp=_max_pool_jvp, grad_name="MaxPool2DBackward0")
 
 
-def max_pool(x, kernel, stride, dilation=(1, 1)):
-    """Maximum over sliding windows of the last two axes."""
-    return apply(MAX_POOL, (x,), {"kernel": tuple(kernel), "stride": tuple(stride),
-                                  "dilation": tuple(dilation)})
+def max_pool(x, kernel, stride, dilation=(1, 1), real=None):
+    """Maximum over sliding windows of the last two axes; ``real``: ((top, H), (left, W)),
+    where the unpadded input lies in ``x`` when ``x`` was padded with -inf (the padding is
+    then never the element that gets a window's gradient)."""
+    params = {"kernel": tuple(kernel), "stride": tuple(stride), "dilation": tuple(dilation)}
+    if real is not None:
+        params["real"] = tuple(tuple(v) for v in real)
+    return apply(MAX_POOL, (x,), params)
 
 
 # -- max unpooling ---------------------------------------------------------------------------------
