@@ -188,3 +188,21 @@ def test_errors(device):
                 lambda: TF.max_unpool2d(v, i[..., :2], 2))
     raises_like(lambda: XF.max_unpool2d(X(v.numpy(), device), X(i.numpy().astype(np.int32), device), 2),
                 lambda: TF.max_unpool2d(v, i.int(), 2))
+
+
+def test_integers_and_empty_batch(device):
+    a = np.arange(50).reshape(1, 2, 5, 5) % 7  # integer input: values and indices, no -inf
+    for ri in (True, False):
+        against_torch(lambda x: XF.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=ri),
+                      lambda x: TF.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=ri),
+                      [a], device)
+    z = np.zeros((0, 2, 5, 4))
+    for n, shape in [(1, (0, 2, 5)), (2, (0, 2, 5, 4)), (3, (0, 1, 2, 4, 4))]:
+        z = np.zeros(shape)
+        pool_x, pool_t = getattr(XF, f"max_pool{n}d"), getattr(TF, f"max_pool{n}d")
+        unpool_x, unpool_t = getattr(XF, f"max_unpool{n}d"), getattr(TF, f"max_unpool{n}d")
+        against_torch(lambda x: pool_x(x, 2, return_indices=True),
+                      lambda x: pool_t(x, 2, return_indices=True), [z], device, jvp=False)
+        against_torch(lambda x: unpool_x(*pool_x(x, 2, return_indices=True), 2),
+                      lambda x: unpool_t(*pool_t(x, 2, return_indices=True), 2), [z], device,
+                      jvp=False)

@@ -1242,10 +1242,12 @@ def _unpool(input, indices, n, kernel_size, stride, padding, output_size, name):
     plane = 1
     for v in size:
         plane *= v
-    values = _x.reshape(input, lead + (-1,))
-    idx = _x.reshape(indices, lead + (-1,))
-    m = values.shape[-1]
-    if not (m and plane):
+    m = 1
+    for v in input.shape[input.ndim - n:]:
+        m *= v
+    values = _x.reshape(input, lead + (m,))
+    idx = _x.reshape(indices, lead + (m,))
+    if not (m and plane) or 0 in lead:
         out = _x.zeros(lead + (plane,), dtype=input.dtype, device=input.device) + input.sum() * 0
         return _x.reshape(out, lead + tuple(size))
     # the source of each output position: the last of the positions that name it (a stable
