@@ -101,6 +101,14 @@ def test_infinities_and_nan(device):
         np.testing.assert_array_equal(xgrad.testing.to_numpy(gx), gt.numpy())
 
 
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_with_indices_functions(device, n):
+    a = P.standard_normal((1, 2) + (5,) * n)
+    name = f"max_pool{n}d_with_indices"
+    against_torch(lambda x: getattr(XF, name)(x, 3, 2, 1, ceil_mode=True),
+                  lambda x: getattr(TF, name)(x, 3, 2, 1, ceil_mode=True), [a], device)
+
+
 def test_modules(device):
     a = P.standard_normal((2, 2, 5, 6, 7))
     for n, arr in [(1, a[0, 0]), (2, a[0]), (3, a)]:

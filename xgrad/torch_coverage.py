@@ -324,6 +324,14 @@ def _samples():
         "conv2d": lambda T, x: T.nn.functional.conv2d(x[None, None], x[None, None, :2, :2]),
         "max_pool1d": lambda T, x: T.nn.functional.max_pool1d(x[None], 2),
         "max_pool2d": lambda T, x: T.nn.functional.max_pool2d(x[None, None], 2, 1),
+        "max_pool3d": lambda T, x: T.nn.functional.max_pool3d(x[None, None, None], (1, 2, 2), 1),
+        "max_unpool1d": lambda T, x: T.nn.functional.max_unpool1d(
+            *T.nn.functional.max_pool1d(x[None], 2, return_indices=True), 2),
+        "max_unpool2d": lambda T, x: T.nn.functional.max_unpool2d(
+            *T.nn.functional.max_pool2d(x[None, None], 2, 1, return_indices=True), 2, 1),
+        "max_unpool3d": lambda T, x: T.nn.functional.max_unpool3d(
+            *T.nn.functional.max_pool3d(x[None, None, None], (1, 2, 2), 1, return_indices=True),
+            (1, 2, 2), 1),
         "avg_pool1d": lambda T, x: T.nn.functional.avg_pool1d(x[None], 2),
         "avg_pool2d": lambda T, x: T.nn.functional.avg_pool2d(x[None, None], 2, 1),
         "pad": lambda T, x: T.nn.functional.pad(x, (1, 2)),

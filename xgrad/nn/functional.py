@@ -1206,6 +1206,20 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                         return_indices, "max_pool3d")
 
 
+def _with_indices(n):
+    def fn(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+           return_indices=False):
+        return _max_pool_nd(input, n, kernel_size, stride, padding, dilation, ceil_mode, True,
+                            f"max_pool{n}d")
+    fn.__name__ = fn.__qualname__ = f"max_pool{n}d_with_indices"
+    fn.__doc__ = f"``max_pool{n}d(..., return_indices=True)``: the maxima and their indices."
+    return fn
+
+
+max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices = (
+    _with_indices(1), _with_indices(2), _with_indices(3))
+
+
 def _unpool(input, indices, n, kernel_size, stride, padding, output_size, name):
     k = _pool_args(kernel_size, n, "kernel_size", name)
     s = _pool_args(stride, n, "stride", name, default=k)
@@ -1299,4 +1313,5 @@ __all__ += ["rms_norm", "gumbel_softmax", "pdist", "triplet_margin_with_distance
             "multilabel_margin_loss", "scaled_dot_product_attention", "adaptive_avg_pool1d",
             "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
             "max_pool1d", "elu_", "selu_", "celu_", "hardtanh_", "leaky_relu_", "rrelu_",
-            "threshold_", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
+            "threshold_", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices"]
