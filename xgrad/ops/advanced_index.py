@@ -570,6 +570,8 @@ def _embed(xp, x, plan, y_new):
 def _put(xp, x, v, plan, accumulate):
     """``x`` with ``v`` assigned (or added) at the plan's places: a new array."""
     v = _as_values(xp, v, x)
+    if 0 in tuple(getattr(v, "shape", ())) and plan.shape is not None and 0 in tuple(plan.shape):
+        return xp.asarray(x, copy=True)  # nothing to write (Dask refuses empty writes)
     backend = xp.__xgrad_backend__
     if not plan.dims:  # integers only: the basic part replaced (or added to) as a whole
         y = _basic(xp, x, plan)

@@ -80,7 +80,8 @@ def scatter_into_zeros(xp, shape, key, values, integer):
         key = tuple(k for k in key if k is not None)
         values = xp.reshape(values, tuple(zeros[key].shape))
     if is_backend_namespace(xp):  # raw arrays: write straight into the fresh zeros
-        zeros[key] = values
+        if 0 not in tuple(values.shape):  # (Dask's __setitem__ refuses empty writes)
+            zeros[key] = values
         return zeros
     return call(xp, INDEX_ADD, zeros, values, key=key)
 
