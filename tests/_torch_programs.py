@@ -1659,10 +1659,6 @@ x1 = torch.tensor([[-1.96, 1.79, -0.98], [1.14, -1.17, 0.51], [-0.8, -1.77, -0.0
 v2 = torch.nn.functional.softshrink(x1, 0.5)
 v3 = torch.copysign(x1, v2)
 """),
-    ("cond_of_empty", "linalg", """
-x1 = torch.zeros((3, 0, 1), dtype=torch.float64, requires_grad=True)
-v4 = torch.linalg.cond((x1 @ x1.mT + torch.eye(0, dtype=torch.float64)))
-"""),
 ]
 
 

@@ -344,6 +344,11 @@ v2 = x1.clone()
 v2.fill_(0.0)
 v4 = torch.hypot(v2, v2)
 """),
+    # cond_of_empty: linalg.cond of an empty (batch of) matrices is 0, a constant (lead)
+    ({"linalg"}, """
+x1 = torch.zeros((3, 0, 1), dtype=torch.float64, requires_grad=True)
+v4 = torch.linalg.cond((x1 @ x1.mT + torch.eye(0, dtype=torch.float64)))
+"""),
 ]
 
 

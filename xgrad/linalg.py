@@ -414,6 +414,9 @@ def cond(A, p=None, *, out=None):
     """``torch.linalg.cond``: ``||A|| * ||A^{-1}||`` (2-norm, via singular values, by default)."""
     _no_out(out, "cond")
     from . import array_api as ns
+    if A.ndim >= 2 and A.shape[-1] == A.shape[-2] == 0:
+        # PyTorch: the condition number of an empty matrix is 0, a constant
+        return ns.zeros(A.shape[:-2], dtype=A.dtype, device=A.device)
     if p in (None, 2, -2):
         s = svdvals(A)
         big, small = ns.max(s, axis=-1), ns.min(s, axis=-1)
