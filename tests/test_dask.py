@@ -179,6 +179,20 @@ def test_inplace_on_saved_tensor_keeps_the_saved_value():
     assert_close(w.grad, [8.0, 8.0, 8.0])
 
 
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_family_of_empty_tensors(dim):
+    # Dask's max refuses every empty array, even over an axis of size 2 (found by the
+    # differential test on dask); PyTorch gives empty results and gradients
+    x = xgrad.asarray(np.zeros((0, 2)), device="dask", requires_grad=True)
+    F = xgrad.nn.functional
+    y = F.softmax(x, dim=dim).sum() + F.log_softmax(x, dim=dim).sum()
+    lse = xgrad.logsumexp(x, dim=dim)
+    assert lse.shape == ((2,) if dim == 0 else (0,))
+    assert_close(lse, np.full(lse.shape, -np.inf))
+    (y + lse.clamp(min=0.0).sum()).backward()
+    assert x.grad.shape == (0, 2)
+
+
 def test_training_loop_with_gradient_accumulation():
     rng = np.random.default_rng(0)
     X, t = rng.standard_normal((40, 3)), rng.standard_normal(40)

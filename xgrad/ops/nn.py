@@ -89,9 +89,10 @@ def gelu(x, approximate="none"):
 # -- logsumexp, softmax, log_softmax ---------------------------------------------------------
 def _stable_max(xp, x, axis):
     """max over ``axis`` (kept), with infinite maxima replaced by 0 so x - m stays finite;
-    0 where ``axis`` is empty (no maximum: softmax of nothing is empty, logsumexp -inf)."""
+    0 where ``x`` is empty (no maximum: softmax of nothing is empty, logsumexp -inf; and
+    Dask's max refuses any empty array, even over a non-empty axis)."""
     axes = normalize_axes(axis, x.ndim)
-    if x.ndim and any(x.shape[a] == 0 for a in axes):
+    if x.ndim and any(s == 0 for s in x.shape):
         shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
         return xp.zeros(shape, dtype=x.dtype, device=x.device)
     m = xp.max(x, axis=axis, keepdims=True)
