@@ -722,3 +722,81 @@ def test_globals_and_closures_are_guarded(device):
     assert _same(cg(x), x * w)
     w = make([7.0, 8.0], device)  # the closure's cell now holds another tensor
     assert _same(cg(x), x * w)
+
+
+# -- exact simplifications (constant folding, no-ops, common subexpressions) ------------------
+
+def _bits(t):
+    a = _np(t)
+    return a.dtype, a.shape, a.tobytes()
+
+
+def _hvp(w, x, v):
+    g, = xgrad.autograd.grad(xgrad.sum(xgrad.tanh(w @ x)), x, create_graph=True)
+    hv, = xgrad.autograd.grad(xgrad.sum(g * v), x)
+    return hv
+
+
+def test_simplified_hvp_is_bitwise_and_shorter(device, rng, monkeypatch):
+    from xgrad._compile import _program
+    w = make(rng.standard_normal((6, 6)), device)
+    v = make(rng.standard_normal(6), device)
+    sizes = {}
+    for simplify in (False, True):
+        monkeypatch.setattr(_program, "SIMPLIFY", simplify)
+        cf = xgrad.compile(_hvp)
+        for _ in range(3):
+            x = make(rng.standard_normal(6), device).requires_grad_()
+            assert _bits(cf(w, x, v)) == _bits(_hvp(w, x, v))
+        prog = cf.programs()[0]
+        sizes[simplify] = prog.nsteps
+        if simplify:
+            # the gradient seeds (ones_like of the sums, broadcast) are folded, multiplying
+            # by them is gone, and g * v's two identical products are computed once
+            assert "ones_like" not in str(prog.run.__globals__.values())
+    # (the no-ops need NumPy's shapes and dtypes: folding and common subexpressions only
+    # elsewhere)
+    assert sizes[True] <= sizes[False] - (8 if device.type == "cpu" else 6), sizes
+
+
+def test_simplification_keeps_signed_zeros_nans_and_fresh_outputs(device):
+    """x + zeros is not x for x = -0 (it is +0): additions of zeros stay; x * ones, x - zeros
+    are x bitwise (NaN, -0, inf); an output never aliases an input or a constant."""
+    def f(x):
+        z = xgrad.zeros_like(x)
+        o = xgrad.ones_like(x)
+        a = x + z
+        b = (x * o) - z
+        c = o * 1.0
+        return a, b, c, x / o
+
+    cf = xgrad.compile(f)
+    for k in range(3):
+        x = make([-0.0, 0.0, float("nan"), -float("inf"), 1.5 + k], device)
+        got, want = cf(x), f(x)
+        for g, e in zip(got, want):
+            assert _bits(g) == _bits(e)
+        if device.type == "cpu":
+            # each output is a new array: writing into one changes nothing else
+            assert not any(np.shares_memory(_np(g), _np(x)) for g in got)
+            got[2].add_(1.0)
+            assert _bits(cf(x)[2]) == _bits(f(x)[2])
+
+
+def test_simplification_leaves_written_constants_alone(device, rng):
+    """A constant of the program that is written in place (or a view of it) is created anew
+    by every replay, and no-op results are not aliased to arrays written later."""
+    def f(x):
+        z = xgrad.zeros(3, dtype=x.dtype, device=x.device)
+        y = z * 1.0            # (no-op: y is z, but z is written below)
+        z.add_(x)
+        o = xgrad.ones(3, dtype=x.dtype, device=x.device)
+        view = o[:2]
+        view.mul_(x[:2])
+        return y + o, z * 2, (x * 1) * 1
+
+    cf = xgrad.compile(f)
+    for _ in range(4):
+        x = make(rng.standard_normal(3), device)
+        for g, e in zip(cf(x), f(x)):
+            assert _bits(g) == _bits(e)

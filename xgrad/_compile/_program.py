@@ -16,10 +16,13 @@ import numpy as np
 
 from .._tensor import _wrap
 from ..backends._numpy import ignore_fp_errors, restore_fp_errors
+from ._simplify import simplify
 from ._trace import Ref, _BINARY, _UNARY, OPS
 
 __all__ = ["Program", "build_program", "REUSE_BUFFERS"]
 
+#: Whether exact simplifications (constant folding, no-ops, common subexpressions) are made.
+SIMPLIFY = True
 #: Whether NumPy programs write their elementwise results into buffers kept between replays.
 REUSE_BUFFERS = True
 #: Results smaller than this stay out of buffers: NumPy recycles small allocations itself, and
@@ -208,6 +211,8 @@ def build_program(trace, outputs, writebacks, name="fn"):
             keep.add(wb[3])
     _output_slots(outputs, keep)
     steps = _live_steps(trace.steps, keep)
+    if SIMPLIFY:
+        steps = _live_steps(simplify(trace, steps, keep, _pure), keep)
 
     # -- uses, for liveness -------------------------------------------------------------------
     last_use = {}
@@ -250,6 +255,8 @@ def build_program(trace, outputs, writebacks, name="fn"):
         if i in assign:
             uf = _ufunc_of(step)
             expr = f"{w.const(uf)}({w.call_args(step.args, None)}, out=B{assign[i]})"
+        elif kind == "bind":
+            expr = w.render(step.args[0])
         elif kind == "call" or kind == "const":
             expr = f"{w.const(step.fn)}({w.call_args(step.args, step.kwargs)})"
         elif kind == "host":
@@ -375,7 +382,7 @@ def _pure(step) -> bool:
     """Whether a step only computes its result (no write, no generator state, no Python
     side effect): then it can be dropped when nothing reads its result."""
     kind = step.kind
-    if kind in ("op", "getitem", "attr", "const"):
+    if kind in ("op", "getitem", "attr", "const", "bind"):
         return True
     if kind != "call" or (step.kwargs and "out" in step.kwargs):
         return False
