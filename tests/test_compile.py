@@ -800,3 +800,55 @@ def test_simplification_leaves_written_constants_alone(device, rng):
         x = make(rng.standard_normal(3), device)
         for g, e in zip(cf(x), f(x)):
             assert _bits(g) == _bits(e)
+
+
+# -- outputs carry eager mode's requires_grad and grad_fn -----------------------------------
+
+def test_outputs_require_grad_as_in_eager_mode(device, rng):
+    """A returned loss whose graph a backward inside the step freed: requires grad, a grad_fn
+    of eager mode's name, and a backward through it raises PyTorch's freed-graph error."""
+    w = make(rng.standard_normal((3, 4)), device, requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = (xgrad.tanh(x @ w) ** 2).mean()
+        loss.backward()
+        leaf = xgrad.ones(2, device=x.device, requires_grad=True)
+        return loss, loss.detach() * 2, leaf
+
+    cf = xgrad.compile(step)
+    for _ in range(3):
+        x = make(rng.standard_normal((5, 3)), device)
+        want, got = step(x), cf(x)
+        for g, e in zip(got, want):
+            assert _bits(g) == _bits(e)
+            assert g.requires_grad == e.requires_grad and g.is_leaf == e.is_leaf
+            assert (g.grad_fn is None) == (e.grad_fn is None)
+        assert got[0].grad_fn.name() == want[0].grad_fn.name() == "MeanBackward0"
+        for loss in (want[0], got[0]):
+            with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+                loss.backward()
+    assert cf.cache_info()["programs"] == 1 and cf.cache_info()["eager"] == 0
+    # the failed backward accumulated nothing: w.grad is the step's gradient
+    x = make(rng.standard_normal((5, 3)), device)
+    step(x)
+    want = _bits(w.grad)
+    cf(x)
+    assert _bits(w.grad) == want
+
+
+def test_output_whose_graph_saved_nothing_breaks_the_graph(device):
+    """A second backward through a graph without saved values works in eager mode: such an
+    output is a graph break (eager), not a replay."""
+    x = make([1.0, 2.0], device, requires_grad=True)
+
+    def f(y):
+        s = (x + y).sum()
+        s.backward()
+        return s
+
+    cf = xgrad.compile(f)
+    with pytest.warns(GraphBreakWarning, match="saved no values"):
+        out = cf(make([1.0, 1.0], device))
+    out.backward()  # (eager mode's output: its graph can be backwarded again)
+    assert cf.cache_info()["eager"] == 1

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from .._tensor import _wrap
+from ..autograd.graph import FREED_MESSAGE, _GraphNode
 from ..backends._numpy import ignore_fp_errors, restore_fp_errors
 from ._simplify import simplify
 from ._trace import Ref, _BINARY, _UNARY, OPS
@@ -69,6 +70,44 @@ def _make_tensor(data, device, cow, requires_grad=False):
     return t
 
 
+class FreedGraphNode(_GraphNode):
+    """The ``grad_fn`` of a replay's output whose graph a backward inside the compiled
+    function freed (in eager mode, that output's graph): named as eager mode's node; a
+    backward through it raises eager mode's error (PyTorch's "Trying to backward through the
+    graph a second time ..."), before any gradient is accumulated."""
+
+    __slots__ = ("_name", "_freed", "next_edges", "pre_hooks", "__weakref__")
+    num_outputs = 1
+
+    def __init__(self, name, freed):
+        self._name = name
+        self._freed = freed
+        self.next_edges = ()
+        self.pre_hooks = None
+
+    def name(self) -> str:
+        return self._name
+
+    def apply(self, grads, create_graph=False):
+        raise RuntimeError(FREED_MESSAGE.format(self._freed))
+
+    def release(self) -> None:
+        pass
+
+    def register_hook(self, hook):
+        raise RuntimeError(FREED_MESSAGE.format(self._freed))
+
+    register_prehook = register_hook
+
+
+def _make_freed(data, device, cow, name, freed):
+    t = _wrap(data, device)
+    t._cow = cow
+    t._requires_grad = True
+    t._grad_fn = FreedGraphNode(name, freed)
+    return t
+
+
 def _fill(t, data, device, cow, requires_grad):
     from .._tensor import _init
     _init(t, data, device)
@@ -95,7 +134,7 @@ def _optimizer_snapshot(optimizer):
 
 class _Writer:
     def __init__(self):
-        self.ns = {"IGN": ignore_fp_errors, "RST": restore_fp_errors, "MK": _make_tensor,
+        self.ns = {"IGN": ignore_fp_errors, "RST": restore_fp_errors, "MK": _make_tensor, "MKF": _make_freed,
                    "SNAP": _optimizer_snapshot, "_wrap": _wrap,
                    "MKT": lambda cls, data, dev, cow, rg: _fill(_new(cls), data, dev, cow, rg),
                    "MGA": _module_getattr, "MISSING": object()}
@@ -689,6 +728,10 @@ def _output_slots(out, found):
 def _output_expr(out, w):
     kind = out[0]
     if kind == "new":
+        if len(out) == 5 and out[4] is True:
+            return f"MK(s{out[1]}, {w.const(out[2])}, {out[3]!r}, True)"
+        if len(out) == 5:
+            return f"MKF(s{out[1]}, {w.const(out[2])}, {out[3]!r}, {out[4][0]!r}, {out[4][1]!r})"
         return f"MK(s{out[1]}, {w.const(out[2])}, {out[3]!r})"
     if kind == "raw":
         return f"s{out[1]}"

@@ -755,11 +755,25 @@ class Trace:
             data = _dget(out)
             if type(data) is not Tracer:
                 raise _Unsupported("an output whose data was not computed by recorded calls")
-            if _rget(out) and out._grad_fn is not None and _graph_alive(out._grad_fn):
-                raise _Unsupported(
-                    "an output that requires grad and whose graph was not used by a backward "
-                    "inside the function (xgrad.compile records whole steps: call .backward() "
-                    "inside it, or return .detach())")
+            gf = out._grad_fn
+            if _rget(out) and gf is not None:
+                if _graph_alive(gf):
+                    raise _Unsupported(
+                        "an output that requires grad and whose graph was not used by a "
+                        "backward inside the function (xgrad.compile records whole steps: call "
+                        ".backward() inside it, or return .detach())")
+                freed = _freed_node(gf)
+                if freed is None:
+                    raise _Unsupported(
+                        "an output that requires grad and whose graph saved no values (a "
+                        "second backward through it still works in eager mode)")
+                # (eager mode's output: requires grad, a grad_fn whose graph a backward inside
+                # the function freed; the replay's grad_fn raises the same error)
+                return ("new", data.slot, out._device, out._cow, (gf.name(), freed.name()))
+            if _rget(out):
+                if _gget(out) is not None:
+                    raise _Unsupported("an output leaf made inside the function that has a .grad")
+                return ("new", data.slot, out._device, out._cow, True)
             return ("new", data.slot, out._device, out._cow)
         if t is tuple or t is list:
             return (t.__name__, tuple(self._outputs(v) for v in out))
@@ -914,6 +928,21 @@ class Trace:
 
 class _Unsupported(Exception):
     pass
+
+
+def _freed_node(node):
+    """The first node (depth first) whose saved values a backward freed, or None."""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or n is None:
+            continue
+        seen.add(id(n))
+        if type(n) is Node:
+            if n.op.needs_saved and n.saved is None:
+                return n
+            stack.extend(e[0] for e in n.next_edges if e is not None)
+    return None
 
 
 def _graph_alive(node) -> bool:
