@@ -852,3 +852,145 @@ def test_output_whose_graph_saved_nothing_breaks_the_graph(device):
         out = cf(make([1.0, 1.0], device))
     out.backward()  # (eager mode's output: its graph can be backwarded again)
     assert cf.cache_info()["eager"] == 1
+
+
+# -- fused elementwise kernels (CuPy): the program logic, emulated on the CPU ---------------
+
+def _chain_step(x, y):
+    z = xgrad.tanh(x * y + 1.0)
+    u = xgrad.where(z > 0.1, z * z, -z) - xgrad.exp(-x) / (y + 2.0)
+    loss = (xgrad.maximum(u, 0.05 * u) * 3.0).sum()
+    loss.backward()
+    return loss.detach(), u
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_kernels_emulated_are_eager_values(device, rng, dtype, monkeypatch):
+    """Each run of elementwise steps (forward and backward) becomes one kernel; evaluated
+    from its expression tree (the CPU emulation of the generated kernel), the replay gives
+    eager mode's values bitwise."""
+    from xgrad._compile import _program
+    monkeypatch.setattr(_program, "KERNELS", "emulate")
+    dt = getattr(xgrad, dtype)
+    cf = xgrad.compile(_chain_step)
+    for _ in range(3):
+        x = make(rng.standard_normal(50), device, dtype=dt, requires_grad=True)
+        y = make(rng.standard_normal(50), device, dtype=dt)
+        got = cf(x, y)
+        g1 = x.grad
+        x.grad = None
+        want = _chain_step(x, y)
+        for g, e in zip(got, want):
+            assert _bits(g) == _bits(e)
+        assert _bits(g1) == _bits(x.grad)
+    prog = cf.programs()[0]
+    kernels = prog.kernels
+    # the forward chain and the backward chain each became one kernel of several steps
+    assert len(kernels) >= 2 and max(len(k.nodes) for k in kernels) >= 6
+    assert prog.nsteps > sum(len(k.nodes) for k in kernels)
+    for k in kernels:
+        in_params, out_params, body, name = k.cuda_source()
+        assert in_params.count(",") == len(k.inputs) - 1
+        assert out_params.count(",") == len(k.outputs) - 1
+        assert body.count(" t") >= len(k.nodes) and name.startswith("xgrad_fused_")
+
+
+def test_fused_kernels_emulated_training_and_differential(device, rng, monkeypatch):
+    from xgrad._compile import _program
+    monkeypatch.setattr(_program, "KERNELS", "emulate")
+    m1, _, eager = _mlp_step(device, "adam")
+    m2, _, step = _mlp_step(device, "adam")
+    compiled = xgrad.compile(step)
+    for _ in range(4):
+        x = make(rng.standard_normal((4, 5)), device, dtype=xgrad.float32)
+        y = make(rng.standard_normal((4, 3)), device, dtype=xgrad.float32)
+        assert _bits(compiled(x, y)) == _bits(eager(x, y))
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            assert _bits(p) == _bits(q)
+    assert any(p.kernels for p in compiled.programs())
+    pytest.importorskip("torch")
+    import _torch_programs as tp
+    fused = 0
+    for seed in range(20):
+        program = tp.generate(tp.RandomChooser(seed), device.type)
+        stepf = _program_step(program)
+        with xgrad.default_device(device), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                want = _flat(stepf())
+            except Exception:  # noqa: BLE001
+                continue
+            cf = xgrad.compile(stepf)
+            runs = [_flat(cf()) for _ in range(2)]
+        for got in runs:
+            for g, w in zip(got, want):
+                assert (g is None) == (w is None)
+                if g is not None:
+                    assert g[:2] == w[:2] and np.array_equal(g[2], w[2], equal_nan=True), seed
+        fused += sum(len(p.kernels) for p in cf.programs())
+    assert fused >= 5, fused
+
+
+_CPP = """
+#include <cmath>
+#include <cstddef>
+using namespace std;
+extern "C" void kernel(size_t n, void **ins, const size_t *in_steps, void **outs) {{
+    for (size_t k = 0; k < n; ++k) {{
+{loads}
+{stores_decl}
+        {body}
+{stores}
+    }}
+}}
+"""
+
+
+def test_fused_kernel_source_compiles_and_computes(tmp_path, rng, monkeypatch):
+    """The generated kernel text, compiled as C++ by the host compiler (the body CuPy would
+    put in its CUDA kernel) and run over NumPy arrays, gives the emulation's values (close:
+    the C library's transcendental functions are not NumPy's)."""
+    import ctypes
+    import shutil
+    import subprocess
+    if shutil.which("g++") is None:
+        pytest.skip("no C++ compiler")
+    from xgrad._compile import _program
+    from xgrad._compile._fuse import _C_TYPES
+    monkeypatch.setattr(_program, "KERNELS", "emulate")
+    cf = xgrad.compile(_chain_step)
+    x = xgrad.asarray(rng.standard_normal(40), requires_grad=True)
+    y = xgrad.asarray(rng.standard_normal(40))
+    cf(x, y)
+    kernels = cf.programs()[0].kernels
+    assert kernels
+    for kern in kernels:
+        in_params, out_params, body, _name = kern.cuda_source()
+        ins = [p.split() for p in in_params.split(", ")]
+        outs = [p.split() for p in out_params.split(", ")]
+        loads = "\n".join(f"        {_C_TYPES[t]} {nm} = (({_C_TYPES[t]} *)ins[{k}])[k * in_steps[{k}]];"
+                          for k, (t, nm) in enumerate(ins))
+        decl = "\n".join(f"        {_C_TYPES[t]} {nm};" for t, nm in outs)
+        stores = "\n".join(f"        (({_C_TYPES[t]} *)outs[{k}])[k] = {nm};"
+                           for k, (t, nm) in enumerate(outs))
+        src = tmp_path / f"k{kern.index}.cpp"
+        src.write_text(_CPP.format(loads=loads, stores_decl=decl, body=body, stores=stores))
+        lib = tmp_path / f"k{kern.index}.so"
+        subprocess.run(["g++", "-O1", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
+        n = 40
+        arrays = []
+        for (t, _nm) in ins:
+            dt = np.dtype(t)
+            a = rng.standard_normal(n).astype(dt) if dt.kind == "f" else (
+                rng.standard_normal(n) > 0).astype(dt)
+            arrays.append(np.ascontiguousarray(a))
+        want = kern.emulate(*arrays)
+        want = want if isinstance(want, tuple) else (want,)
+        results = [np.empty(n, np.dtype(t)) for t, _nm in outs]
+        f = ctypes.CDLL(str(lib)).kernel
+        ptrs = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
+        steps = (ctypes.c_size_t * len(arrays))(*[1] * len(arrays))
+        optrs = (ctypes.c_void_p * len(results))(*[r.ctypes.data for r in results])
+        f(ctypes.c_size_t(n), ptrs, steps, optrs)
+        for r, e in zip(results, want):
+            np.testing.assert_allclose(r, e, rtol=1e-12, atol=1e-14)

@@ -17,6 +17,7 @@ import numpy as np
 from .._tensor import _wrap
 from ..autograd.graph import FREED_MESSAGE, _GraphNode
 from ..backends._numpy import ignore_fp_errors, restore_fp_errors
+from ._fuse import plan_kernels
 from ._simplify import simplify
 from ._trace import Ref, _BINARY, _UNARY, OPS
 
@@ -24,6 +25,11 @@ __all__ = ["Program", "build_program", "REUSE_BUFFERS"]
 
 #: Whether exact simplifications (constant folding, no-ops, common subexpressions) are made.
 SIMPLIFY = True
+#: Fused elementwise kernels (``_fuse.py``): "auto" (CuPy programs: one generated
+#: ``cupy.ElementwiseKernel`` per run of elementwise steps; untested on a real GPU), None (off),
+#: or "emulate" (every backend, each kernel evaluated by its NumPy/namespace emulation: the
+#: program logic, for the CPU tests).
+KERNELS = "auto"
 #: Whether NumPy programs write their elementwise results into buffers kept between replays.
 REUSE_BUFFERS = True
 #: Results smaller than this stay out of buffers: NumPy recycles small allocations itself, and
@@ -57,7 +63,7 @@ class Program:
     """A compiled signature: ``guard(args)`` says whether it applies, ``run(args)``
     replays it (``args``: the tensors among the call's arguments, in order)."""
 
-    __slots__ = ("guard", "run", "source", "nsteps", "buffers")
+    __slots__ = ("guard", "run", "source", "nsteps", "buffers", "kernels")
 
     def __repr__(self):
         return f"<xgrad compiled program: {self.nsteps} steps>"
@@ -264,7 +270,11 @@ def build_program(trace, outputs, writebacks, name="fn"):
     for s, i in last_use.items():
         if s not in keep:
             frees.setdefault(i, []).append(s)
-    assign, sizes = _plan_buffers(trace, steps, keep, last_use) if REUSE_BUFFERS else ({}, [])
+    kernels = {}
+    if KERNELS == "emulate" or (KERNELS == "auto" and trace.cupy):
+        kernels = plan_kernels(steps, {**trace.ameta, **trace.meta}, keep, last_use)
+    assign, sizes = _plan_buffers(trace, steps, keep, last_use) \
+        if REUSE_BUFFERS and not kernels else ({}, [])
     buffers = [np.empty(shape, dtype) for shape, dtype in sizes]
     for b, buf in enumerate(buffers):
         w.ns[f"B{b}"] = buf
@@ -279,9 +289,29 @@ def build_program(trace, outputs, writebacks, name="fn"):
     body("try:")
     ind = "    "
     segments = _plan_segments(trace, steps, keep, last_use) if FUSE_BLOCKS else {}
+    if kernels:  # (kernels replace the NumPy lowering: no buffers, no blocks)
+        segments = {}
     skip_until = -1
     for i, step in enumerate(steps):
         if i <= skip_until:
+            continue
+        plan = kernels.get(i)
+        if plan is not None:
+            run, kern = plan
+            skip_until = run[-1]
+            fk = kern.emulate if KERNELS == "emulate" else kern.compile_cupy()
+            targets = ", ".join(f"s{slot}" for _j, slot in kern.outputs)
+            if len(kern.outputs) > 1:
+                targets = f"({targets},)"
+            args = ", ".join(f"s{slot}" for slot in kern.inputs)
+            body(f"{ind}{targets} = {w.const(fk)}({args})")
+            internal = {steps[j].out.slot for j in run} - {slot for _j, slot in kern.outputs}
+            dead = []
+            for j in run:
+                for slot in (frees.get(j) or []):
+                    if slot not in internal and slot not in dead:
+                        dead.append(slot)
+            _free(body, ind, dead)
             continue
         seg = segments.get(i)
         if seg is not None:
@@ -410,6 +440,7 @@ def build_program(trace, outputs, writebacks, name="fn"):
     prog.source = src + gsrc
     prog.nsteps = len(steps)
     prog.buffers = buffers
+    prog.kernels = [kern for _run, kern in kernels.values()]
     return prog
 
 

@@ -418,6 +418,8 @@ class Trace:
         self.steps = []
         self.nslots = 0
         self.meta = {}            # slot -> (shape, dtype) of the NumPy arrays
+        self.ameta = {}           # slot -> (shape, dtype) of other backends' arrays
+        self.cupy = False         # whether CuPy arrays were traced
         self.inputs = []          # (slot, path)
         self.guards = []          # (path, kind, expected)
         self.infos = {}           # id(tensor) -> _Info, for tensors that existed before
@@ -542,6 +544,12 @@ class Trace:
         self.nslots = slot + 1
         if type(value) is np.ndarray:  # (what buffer reuse needs to know of a slot)
             self.meta[slot] = (value.shape, value.dtype)
+        else:  # (any backend's arrays: what fused kernels need, _fuse.py)
+            shape = getattr(value, "shape", None)
+            if type(shape) is tuple and hasattr(value, "dtype"):
+                self.ameta[slot] = (shape, value.dtype)
+                if type(value).__module__.startswith("cupy"):
+                    self.cupy = True
         return Tracer(value, slot, self)
 
     def template(self, x):
