@@ -608,7 +608,7 @@ def test_differential_programs_replay_bitwise(device, stress, monkeypatch):
                     assert g[0] == w[0] and g[1] == w[1], (seed, g[:2], w[:2])
                     assert np.array_equal(g[2], w[2], equal_nan=True), (seed, program.text())
         replayed += cf.cache_info()["programs"] > 0 and cf.cache_info()["eager"] == 0
-    # (strict breaks more graphs: its composed integer indexing reads the indices)
+    # (strict breaks more graphs: e.g. boolean masks and nonzero)
     assert replayed >= count * (0.6 if device.type == "cpu" else 0.4), replayed
 
 
@@ -994,3 +994,34 @@ def test_fused_kernel_source_compiles_and_computes(tmp_path, rng, monkeypatch):
         f(ctypes.c_size_t(n), ptrs, steps, optrs)
         for r, e in zip(results, want):
             np.testing.assert_allclose(r, e, rtol=1e-12, atol=1e-14)
+
+
+# -- integer-array indexing: the bounds check is a step of the program -------------------------
+
+def test_integer_array_indexing_replays_and_checks_bounds(device, rng):
+    """Integer index arrays (strict composes them from standard functions and checks their
+    bounds) replay without a graph break; an index out of bounds at a replay raises eager
+    mode's IndexError there."""
+    w = make(rng.standard_normal((5, 3)), device, requires_grad=True)
+
+    def f(idx):
+        w.grad = None
+        loss = (w[idx] ** 2).sum()
+        loss.backward()
+        return loss.detach(), w.grad
+
+    cf = xgrad.compile(f, fullgraph=True)
+    for k in range(3):
+        idx = make([k, 4, 0, -1], device, dtype=xgrad.int64)
+        got, want = cf(idx), f(idx)
+        for g, e in zip(got, want):
+            assert _bits(g) == _bits(e)
+    assert cf.cache_info()["programs"] == 1 and cf.cache_info()["eager"] == 0
+    for bad in ([0, 5, 1, 2], [0, -6, 1, 2]):
+        bad = make(bad, device, dtype=xgrad.int64)
+        with pytest.raises(IndexError, match="out of bounds") as eager_error:
+            f(bad)
+        with pytest.raises(IndexError, match="out of bounds") as replay_error:
+            cf(bad)
+        assert str(replay_error.value) == str(eager_error.value)
+    assert cf.cache_info()["traces"] == 1

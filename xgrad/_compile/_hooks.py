@@ -26,6 +26,17 @@ def host(fn, *args):
     return result
 
 
+def check(fn, *args) -> None:
+    """``fn(*args)``, a check that raises on bad values (an index out of bounds) and returns
+    nothing; ``args`` may hold arrays. Under a trace also a program step: a replay runs it
+    again on its own arrays (and raises there), so the check reads no value at trace time."""
+    trace = ACTIVE
+    if trace is None:
+        fn(*args)
+    else:
+        trace.check_step(fn, args)
+
+
 def graph_break(reason: str) -> None:
     """Tell the running trace (if any) that ``reason`` cannot be replayed."""
     trace = ACTIVE

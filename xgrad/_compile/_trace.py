@@ -631,6 +631,12 @@ class Trace:
         out = tuple(pattern) if isinstance(result, tuple) else pattern[0]
         self.steps.append(Step("host", fn, args, None, out))
 
+    def check_step(self, fn, args):
+        """``fn`` on the real values (raising as in eager mode), recorded as a step whose
+        array arguments are slots (``_hooks.check``)."""
+        fn(*_unwrap(args))
+        self.steps.append(Step("call", fn, self.template(args), None, None))
+
     def note_optimizer(self, optimizer):
         if all(o is not optimizer for o in self.optimizers):
             self.optimizers.append(optimizer)

@@ -41,6 +41,7 @@ import operator
 
 from .._tensor import Tensor, apply, unary
 from ._registry import LINEAR, call, defop, is_backend_namespace
+from .._compile import _hooks as _compile_hooks
 
 __all__ = ["IndexPlan", "analyze", "advanced_getitem", "index_put", "is_advanced",
            "write_raw", "INDEX", "INDEX_ADD", "INDEX_PUT"]
@@ -391,13 +392,19 @@ def _check_bounds(xp, plan):
             continue
         size = plan.y_shape[d]
         if math.prod(k.shape):
-            low, high = int(xp.min(k)), int(xp.max(k))
-            if high >= size or low < -size:
-                bad = high if high >= size else low
-                axis = plan.origin[d]
-                raise IndexError(f"index {bad} is out of bounds for dimension "
-                                 f"{d if axis is None else axis} with size {size}")
+            axis = plan.origin[d]
+            # (under xgrad.compile a step of the program: a replay checks its own indices)
+            _compile_hooks.check(_check_index, k, size, d if axis is None else axis)
         d += 1
+
+
+def _check_index(k, size, dim):
+    """PyTorch's IndexError where an integer index array has an entry outside the axis."""
+    xp = k.__array_namespace__()
+    low, high = int(xp.min(k)), int(xp.max(k))
+    if high >= size or low < -size:
+        bad = high if high >= size else low
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
 def _compose(plan, xp, backend, check):
