@@ -349,6 +349,17 @@ v4 = torch.hypot(v2, v2)
 x1 = torch.zeros((3, 0, 1), dtype=torch.float64, requires_grad=True)
 v4 = torch.linalg.cond((x1 @ x1.mT + torch.eye(0, dtype=torch.float64)))
 """),
+    # flip_of_detached_aliases: NumPy's flip is a view of its input; written later through
+    # detach(), the input changed the flipped result (lead: non-view ops never return a view
+    # of an input's memory)
+    (set(), """
+x2 = torch.tensor([-1.54, 0.25], dtype=torch.float64, requires_grad=True)
+v3 = x2.clone()
+v5 = v3.detach()
+v7 = torch.flip(v5, dims=(-1,))
+v8 = torch.rot90(v3.reshape(1, 2))
+v5 /= 4
+"""),
 ]
 
 

@@ -467,6 +467,8 @@ def unary(op, x, params=None) -> Tensor:
         raise _op_error(op, e, (x._data,), params) from None
     finally:
         _restore_fp_errors(fp)
+    if getattr(out, "base", None) is not None:
+        out = _unaliased(op, out, (x._data,))
     if x._requires_grad and op.differentiable and _GRAD.enabled:
         result = record_unary(op, x, x._data, out, params, dev)
     else:
@@ -520,6 +522,8 @@ def binary(op, a, b, params=None) -> Tensor:
         _restore_fp_errors(fp)
     if type(out) in _SCALAR_TYPES:  # NumPy's 0-d float64 is a Python float: 1j * it is too
         out = dev.xp.asarray(out)
+    elif getattr(out, "base", None) is not None:
+        out = _unaliased(op, out, (ad, bd))
     a_tensor = isinstance(a, Tensor)
     b_tensor = isinstance(b, Tensor)
     # (the grad mode is thread-local, slower to read than the flags: it goes last)
@@ -581,6 +585,8 @@ def apply(op, args, params=None):
         raise _op_error(op, e, datas, params) from None
     finally:
         _restore_fp_errors(fp)
+    if op.nout != 1 or getattr(out, "base", None) is not None:
+        out = _unaliased(op, out, datas)
     if needs_grad and _GRAD.enabled and op.differentiable:
         result = record(op, tuple(args), tuple(datas), out, params, dev)
     else:
@@ -589,6 +595,27 @@ def apply(op, args, params=None):
     if _FW.depth:
         return _FW.hook(op, tuple(args), params, result)
     return result
+
+
+def _unaliased(op, out, inputs):
+    """``out``, copied if a non-view op's forward returned a view of an input's memory
+    (NumPy's ``flip``, ``rot90``, ...): a later in-place write into the input must not
+    reach a result that PyTorch gives its own memory."""
+    if op.view:
+        return out
+    if op.nout != 1:
+        return tuple(_unaliased_one(o, inputs) for o in out)
+    return _unaliased_one(out, inputs)
+
+
+def _unaliased_one(out, inputs):
+    base = getattr(out, "base", None)
+    if base is None:
+        return out
+    for d in inputs:
+        if d is base or (d is not None and getattr(d, "base", None) is base):
+            return out.copy()
+    return out
 
 
 def _result(op, out, dev, first, params=None):
