@@ -1025,3 +1025,24 @@ def test_integer_array_indexing_replays_and_checks_bounds(device, rng):
             cf(bad)
         assert str(replay_error.value) == str(eager_error.value)
     assert cf.cache_info()["traces"] == 1
+
+
+def test_in_place_write_into_a_view_whose_value_a_node_saved(device, rng):
+    """``v = y.narrow(...); v *= s`` where the multiplication's backward needs v's old value:
+    eager mode writes the root copy-on-write (a node holds a view of its buffer); the trace
+    must see the same (the view's ``.base`` is the root's tracer), else the replay writes in
+    place and the saved value changes under the gradient."""
+    def step(x, s):
+        y = nn.functional.logsigmoid(x * 2.0)
+        v = y.narrow(0, 2, 1)
+        v *= s
+        loss = (y * xgrad.sin(xgrad.arange(4, dtype=x.dtype, device=x.device))).sum()
+        return xgrad.autograd.grad(loss, (x, s))
+
+    cf = xgrad.compile(step)
+    for _ in range(3):
+        x = make(rng.standard_normal(4), device, requires_grad=True)
+        s = make(rng.standard_normal(1), device, requires_grad=True)
+        for g, e in zip(cf(x, s), step(x, s)):
+            assert _bits(g) == _bits(e)
+    assert cf.cache_info()["programs"] == 1

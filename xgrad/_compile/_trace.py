@@ -144,6 +144,12 @@ class Tracer:
         value = object.__getattribute__(self, "value")
         trace = object.__getattribute__(self, "trace")
         attr = getattr(value, name)
+        if name == "base" and attr is not None:
+            # (the tracer of the array a view is of, as eager mode's ``view.base is root``
+            # checks expect: _views._exclusive counts the views that hold a root's buffer)
+            t = trace.by_value.get(id(attr))
+            if t is not None and object.__getattribute__(t, "value") is attr:
+                return t
         if name in _VALUE_READS:
             trace.graph_break(f"reading an array's values ({name})")
             return attr
@@ -420,6 +426,7 @@ class Trace:
         self.meta = {}            # slot -> (shape, dtype) of the NumPy arrays
         self.ameta = {}           # slot -> (shape, dtype) of other backends' arrays
         self.cupy = False         # whether CuPy arrays were traced
+        self.by_value = weakref.WeakValueDictionary()  # id(array) -> its tracer
         self.inputs = []          # (slot, path)
         self.guards = []          # (path, kind, expected)
         self.infos = {}           # id(tensor) -> _Info, for tensors that existed before
@@ -550,7 +557,9 @@ class Trace:
                 self.ameta[slot] = (shape, value.dtype)
                 if type(value).__module__.startswith("cupy"):
                     self.cupy = True
-        return Tracer(value, slot, self)
+        tracer = Tracer(value, slot, self)
+        self.by_value[id(value)] = tracer  # (weak: a reference would change refcounts)
+        return tracer
 
     def template(self, x):
         t = type(x)
