@@ -968,8 +968,9 @@ def test_fused_kernel_source_compiles_and_computes(tmp_path, rng, monkeypatch):
         in_params, out_params, body, _name = kern.cuda_source()
         ins = [p.split() for p in in_params.split(", ")]
         outs = [p.split() for p in out_params.split(", ")]
-        loads = "\n".join(f"        {_C_TYPES[t]} {nm} = (({_C_TYPES[t]} *)ins[{k}])[k * in_steps[{k}]];"
-                          for k, (t, nm) in enumerate(ins))
+        loads = "\n".join(
+            f"        {_C_TYPES[t]} {nm} = (({_C_TYPES[t]} *)ins[{k}])[k * in_steps[{k}]];"
+            for k, (t, nm) in enumerate(ins))
         decl = "\n".join(f"        {_C_TYPES[t]} {nm};" for t, nm in outs)
         stores = "\n".join(f"        (({_C_TYPES[t]} *)outs[{k}])[k] = {nm};"
                            for k, (t, nm) in enumerate(outs))

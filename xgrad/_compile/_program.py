@@ -140,7 +140,8 @@ def _optimizer_snapshot(optimizer):
 
 class _Writer:
     def __init__(self):
-        self.ns = {"IGN": ignore_fp_errors, "RST": restore_fp_errors, "MK": _make_tensor, "MKF": _make_freed,
+        self.ns = {"IGN": ignore_fp_errors, "RST": restore_fp_errors, "MK": _make_tensor,
+                   "MKF": _make_freed,
                    "SNAP": _optimizer_snapshot, "_wrap": _wrap,
                    "MKT": lambda cls, data, dev, cow, rg: _fill(_new(cls), data, dev, cow, rg),
                    "MGA": _module_getattr, "MISSING": object()}
