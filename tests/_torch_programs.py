@@ -385,12 +385,26 @@ class Generator:
                     raise Reject("values out of range")
 
     def rebuild(self):
-        """Re-run the accepted statements: undoes a rejected candidate's partial writes."""
-        self.ns = {"torch": self.torch}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for line in self.lines:
-                exec(line, self.ns)
+        """Re-run the accepted statements: undoes a rejected candidate's partial writes.
+
+        Only the longest prefix that PyTorch runs from scratch is kept. The checks between
+        statements read every tensor, and reading a view refreshes its grad_fn in PyTorch:
+        a statement accepted that way may raise when the program runs without them
+        (``v3 = v2.view(-1)`` of a ``detach()`` that a later write put on the graph:
+        ``v3.mul_(2)`` raises the leaf error unless something looked at ``v3`` first; cpu
+        long run, seeds 3001431 and 3004035)."""
+        while True:
+            self.ns = {"torch": self.torch}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for i, line in enumerate(self.lines):
+                    try:
+                        exec(line, self.ns)
+                    except Exception:  # noqa: BLE001
+                        del self.lines[i:]
+                        break
+                else:
+                    break
         # inputs created by a rejected statement's helpers are gone
         self.names = [n for n in self.names if n in self.ns]
         self.inputs = [n for n in self.inputs if n in self.ns]
@@ -427,6 +441,7 @@ class Generator:
                 gen(self)
             except Reject:
                 continue
+        self.rebuild()  # (the program as it will run: from scratch, without the checks)
         outs = [n for n in self.names if isinstance(self.ns.get(n), self.torch.Tensor)]
         return Program(list(self.lines), list(self.inputs), outs, set(self.features))
 
@@ -958,12 +973,25 @@ def st_inplace(g):
 
 
 # -- linear algebra ---------------------------------------------------------------------
+MAX_MATRIX_ABS = 20.0  # entries of a matrix operand: A A^T + I stays conditioned below ~1e4
+
+
+def _check_conditioning(g, a):
+    """Reject a matrix operand whose entries would make ``A A^T + I`` ill-conditioned
+    (the values a program keeps go up to MAX_ABS = 1e4: pinv of such a product differs
+    between PyTorch's own pinv and inv at 1e-4, cpu long run seed 1004769)."""
+    v = g.val(a)
+    if v.numel() and float(v.detach().abs().max()) > MAX_MATRIX_ABS:
+        raise Reject("matrix entries too large for a well-conditioned operand")
+
+
 def _square(g, a) -> str:
     """A well-conditioned square matrix (batch) expression built from ``a``."""
     shape = g.shape(a)
     if len(shape) < 2:
         raise Reject("needs a matrix")
     n = shape[-2]
+    _check_conditioning(g, a)
     if g.ch.boolean(0.5):
         return f"({a} @ {a}.mT + torch.eye({n}, dtype=torch.float64))"  # SPD, eigenvalues >= 1
     if shape[-1] != n:
@@ -1010,12 +1038,14 @@ def st_linalg(g):
         _need(g, "linalg.cholesky")
         if len(shape) < 2:
             raise Reject("matrix")
+        _check_conditioning(g, a)
         g.assign(f"torch.linalg.cholesky({a} @ {a}.mT + torch.eye({shape[-2]}, dtype=torch.float64))",
                  "linalg")
     elif r == 8:
         _need(g, "linalg.eigvalsh")
         if len(shape) < 2:
             raise Reject("matrix")
+        _check_conditioning(g, a)
         # (+ I: a rank-deficient A A^T has eigenvalues at rounding noise around 0, whose sign
         # differs between LAPACK builds, and a later `v > 0` would differ for no bug)
         g.assign(f"torch.linalg.eigvalsh({a} @ {a}.mT + torch.eye({shape[-2]}, dtype=torch.float64))",
@@ -1037,7 +1067,10 @@ def st_linalg(g):
                  ("torch.trace({a})", ["trace"]),
                  ("torch.einsum('...i,...i->...', {a}, {a})", ["einsum"]),
                  ("torch.tensordot({a}, {a}, dims={nd})", ["tensordot", "@torch_signatures"]),
-                 ("torch.kron({a}, {a})", ["kron"]),
+                 # (operands cloned: PyTorch's kron saves views of its operands and its
+                 # gradient silently uses a later in-place write into them, seeds 604850,
+                 # 3002362; xgrad keeps the saved values: torch_silent_saved_overwrite)
+                 ("torch.kron({a}.clone(), {a}.clone())", ["kron"]),
                  ("torch.dot({a}.flatten(), {a}.flatten())", ["dot"])]
         tmpl, needs = g.ch.choice(forms)
         _need(g, *needs)
@@ -1292,6 +1325,7 @@ def _fill_extra(g, tmpl, a) -> str:
     if need("m"):
         vals["m"] = _square(g, a)
     if need("spd"):
+        _check_conditioning(g, a)
         vals["spd"] = f"({a} @ {a}.mT + torch.eye({shape[-2]}, dtype=torch.float64))"
     if need("w"):
         vals["w"] = g.new_input((2, shape[-1]))
