@@ -130,7 +130,18 @@ def test_piecewise_constant_functions_have_a_zero_gradient(device):
         (g,) = xgrad.autograd.grad(out.sum(), x)
         assert_close(g, np.zeros(3))
 NONDIFF_BINARY = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-                  "floor_divide", "nextafter"]
+                  "floor_divide"]
+
+
+def test_nextafter_has_pytorchs_gradient(device):
+    # the step to the next float counts as 0: d/dx = 1, d/dy = 0 (PyTorch's derivatives.yaml)
+    x = _t([-1.5, 0.25, 2.0], device)
+    y = _t([3.0, 0.0, -1.0], device)
+    out = xp.nextafter(x, y)
+    assert_close(out, np.nextafter(to_numpy(x), to_numpy(y)))
+    gx, gy = xgrad.autograd.grad((out * out).sum(), [x, y], allow_unused=True)
+    assert_close(gx, 2 * to_numpy(out))
+    assert gy is None
 
 
 def test_non_differentiable_outputs_do_not_require_grad(device):

@@ -156,6 +156,10 @@ UNARY = {
                         [np.array([np.nan, np.inf, -np.inf, -3.0, 0.5])]),
     "ldexp": (lambda x: xgrad.ldexp(x, X([1.0, -2.0, 3.0, 0.0], x.device)),
               lambda x: torch.ldexp(x, torch.tensor([1.0, -2.0, 3.0, 0.0], dtype=torch.float64)), [A]),
+    "frexp_mantissa": (lambda x: xgrad.frexp(x).mantissa, lambda x: torch.frexp(x).mantissa, [A * 3]),
+    "nextafter": (lambda x: xgrad.nextafter(x, X([9.0, -9.0, 0.0, 1.0], x.device)),
+                  lambda x: torch.nextafter(x, torch.tensor([9.0, -9.0, 0.0, 1.0], dtype=torch.float64)),
+                  [A]),
     # torch.special
     "erfcx": (xgrad.special.erfcx, torch.special.erfcx, [A * 3]),
     "expit": (xgrad.special.expit, torch.special.expit, [A * 3]),
@@ -865,3 +869,9 @@ def test_airy_ai(device, special_path):
     want = scipy_special.airy(x)[0]
     np.testing.assert_allclose(got, want, rtol=3e-14, atol=1e-14, equal_nan=True)
     np.testing.assert_allclose(got, npy(torch.special.airy_ai(T(x))), rtol=1e-5, atol=1e-5, equal_nan=True)
+
+
+def test_frexp_at_the_ends_of_the_range(device):
+    # the largest floats (2 ** 1024 overflows) and subnormals (2 ** 1029 overflows): as PyTorch
+    v = [1.7e308, -1e-320, 5e-324, 0.1, -0.0, np.nan, -np.inf, 1.0, 0.5, 2.0 ** -1022]
+    close(xgrad.frexp(X(v, device)), torch.frexp(T(v)))

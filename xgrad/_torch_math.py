@@ -336,20 +336,30 @@ def conj_physical(input):
 
 
 def frexp(input):
-    """(mantissa, exponent) with input = mantissa * 2 ** exponent, 0.5 <= |mantissa| < 1."""
+    """(mantissa, exponent) with input = mantissa * 2 ** exponent, 0.5 <= |mantissa| < 1;
+    the mantissa is differentiable as PyTorch's (d mantissa / dx = 2 ** -exponent)."""
     x = _const(_t(input))
     xp, a = _raw(x)
     mag = xp.abs(a)
     nonzero = (mag > 0) & xp.isfinite(a)
     safe = xp.where(nonzero, mag, 1.0)
     e = xp.floor(xp.log2(safe)) + 1
-    m = a / (2.0 ** e)
     # the log2 may round across a power of two: fix up by one
+    m = _power_of_two_factors(xp, e, nonzero)
+    m = a * m[0] * m[1]
     e = xp.where(xp.abs(m) >= 1, e + 1, xp.where(xp.abs(m) < 0.5, e - 1, e))
-    m = a / (2.0 ** e)
     e = xp.where(nonzero, e, 0.0)
-    m = xp.where(nonzero, m, a)
-    return _frexp(_wrap(m, x._device), _wrap(xp.astype(e, xp.int32), x._device))
+    m = _t(input)  # times powers of two: exact
+    for factor in _power_of_two_factors(xp, e, nonzero):
+        m = m * astype(_wrap(factor, x._device), x.dtype)
+    return _frexp(m, _wrap(xp.astype(e, xp.int32), x._device))
+
+
+def _power_of_two_factors(xp, e, where):
+    """2 ** -e as two factors (1 outside ``where``): 2 ** 1029 (for a subnormal) and
+    2 ** -1024 (for the largest floats) are out of range as one."""
+    half = xp.floor(e / 2)
+    return tuple(xp.where(where, 2.0 ** -p, 1.0) for p in (half, e - half))
 
 
 def ldexp(input, other):

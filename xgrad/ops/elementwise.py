@@ -148,6 +148,10 @@ copysign = binary_function("copysign",
                            lambda xp, g, z, x, y: g * xp.where(x == 0, 0.0, z / xp.where(x == 0, 1.0, x)),
                            None, saves=(0, "out"))
 
+# PyTorch's derivative: the step to the next float counts as 0 (dx = g, dy = 0)
+nextafter = binary_function("nextafter", lambda xp, g, z, x, y: g, None, saves=NOTHING)
+
+
 def floor_divide_forward(xp, x, y):
     """``x // y``; for real floats, ``floor(x / y)`` where either is infinite (the
     standard's special cases, where NumPy gives nan or -1)."""
@@ -187,7 +191,7 @@ for _name, _fwd in (("equal", lambda xp, x, y: x == y), ("not_equal", lambda xp,
                     ("bitwise_and", lambda xp, x, y: x & y), ("bitwise_or", lambda xp, x, y: x | y),
                     ("bitwise_xor", lambda xp, x, y: x ^ y),
                     ("bitwise_left_shift", lambda xp, x, y: x << y),
-                    ("bitwise_right_shift", lambda xp, x, y: x >> y), ("nextafter", None)):
+                    ("bitwise_right_shift", lambda xp, x, y: x >> y)):
     globals()[_name] = binary_function(_name, forward=_fwd)
 del _name, _fwd
 
