@@ -32,6 +32,9 @@ SIMPLIFY = True
 KERNELS = "auto"
 #: Whether NumPy programs write their elementwise results into buffers kept between replays.
 REUSE_BUFFERS = True
+#: Whether ``matmul``, ``where`` and ``sum`` results go into buffers too (False: elementwise
+#: ufuncs only, as before issue #14; for measuring the difference).
+REUSE_ALL_RESULTS = True
 #: Results smaller than this stay out of buffers: NumPy recycles small allocations itself, and
 #: ``out=`` costs a keyword argument per call (about 50 ns, a tenth of a tiny ufunc call).
 BUFFER_MIN_BYTES = 4096
@@ -323,8 +326,13 @@ def build_program(trace, outputs, writebacks, name="fn"):
         kind = step.kind
         target = _pattern(step.out)
         if i in assign:
-            uf = _ufunc_of(step)
-            expr = f"{w.const(uf)}({w.call_args(step.args, None)}, out=B{assign[i]})"
+            b, how = assign[i]
+            if how == "ufunc":
+                expr = f"{w.const(_ufunc_of(step))}({w.call_args(step.args, None)}, out=B{b})"
+            elif how == "where":
+                expr = _where_expr(w, step, b, buffers[b])
+            else:
+                expr = f"{w.const(step.fn)}({w.call_args(step.args, step.kwargs)}, out=B{b})"
         elif kind == "bind":
             expr = w.render(step.args[0])
         elif kind == "call" or kind == "const":
@@ -521,42 +529,180 @@ def _nbytes(meta):
     return n
 
 
+# functions and attributes whose result may be a view of their first argument (an alias of a
+# buffer: the buffer is held while any alias lives)
+_VIEW_FUNCS = frozenset(("matrix_transpose", "reshape", "broadcast_to", "permute_dims",
+                         "expand_dims", "squeeze", "transpose", "swapaxes", "moveaxis",
+                         "asarray", "ravel"))
+_VIEW_ATTRS = frozenset(("T", "mT", "real", "imag"))
+_SUM_KWARGS = frozenset(("axis", "keepdims", "dtype"))
+
+
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _where_x0(out, bits, cond, x, y):
+    """``numpy.where(cond, x, +0.0)`` into ``out`` (``bits``: ``out`` viewed as unsigned
+    integers of its width; ``x`` such bits too): ``x * cond`` on the bits, exactly the values
+    ``where`` picks (NaN payloads, signed zeros, infinities) and 10-15x faster than ``where``
+    here (its branch per element)."""
+    np.multiply(x, cond, out=bits)
+    return out
+
+
+def _where_0y(out, bits, cond, x, y):
+    """``numpy.where(cond, +0.0, y)`` on the bits: ``y ^ (y * cond)``."""
+    np.bitwise_xor(y, np.multiply(y, cond, out=bits), out=bits)
+    return out
+
+
+def _where_xy(out, bits, cond, x, y):
+    """``numpy.where(cond, x, y)`` on the bits: ``y ^ ((x ^ y) * cond)``."""
+    np.bitwise_xor(x, y, out=bits)
+    np.multiply(bits, cond, out=bits)
+    np.bitwise_xor(bits, y, out=bits)
+    return out
+
+
+def _where_expr(w, step, b, buf):
+    """The call writing a ``where`` step into buffer ``b`` through its unsigned-integer view
+    (operands viewed alike; a Python number as the bits of its value in the buffer's dtype)."""
+    u = _UINT[buf.dtype.itemsize]
+    name = f"BU{b}"
+    if name not in w.ns:
+        w.ns[name] = buf.view(u)
+    cond, *xy = step.args
+    ops, zero = [], []
+    for a in xy:
+        if type(a) is Ref:
+            ops.append(f"{w.render(a)}.view({w.const(u)})")
+            zero.append(False)
+        else:
+            bits = np.array(a, buf.dtype).view(u)[()]
+            ops.append(w.const(bits))
+            zero.append(int(bits) == 0)
+    fn = _where_x0 if zero[1] else _where_0y if zero[0] else _where_xy
+    return f"{w.const(fn)}(B{b}, {name}, {w.render(cond)}, {ops[0]}, {ops[1]})"
+
+
+def _buffered_kind(step, meta):
+    """How a NumPy step can write its result into a kept buffer: "ufunc" (elementwise, or
+    ``matmul``: at W2's sizes ``matmul(out=)`` runs as fast as without, bitwise the same),
+    "where" (on the bits: ``_where_xy`` and kin), "sum" (``numpy.sum(..., out=)``), or None."""
+    uf = _ufunc_of(step)
+    if uf is not None:
+        return "ufunc" if uf.signature is None or (uf is np.matmul and REUSE_ALL_RESULTS) \
+            else None
+    if step.kind != "call" or not REUSE_ALL_RESULTS:
+        return None
+    out = step.out
+    if type(out) is not Ref or out.slot not in meta:
+        return None
+    dt = meta[out.slot][1]
+    if step.fn is np.where and len(step.args) == 3 and not step.kwargs:
+        c, x, y = step.args
+        if type(c) is not Ref or c.slot not in meta or meta[c.slot][1] != np.bool_:
+            return None
+        if dt.kind != "f" or dt.itemsize not in _UINT:
+            return None
+        for a in (x, y):
+            if type(a) is Ref:
+                if a.slot not in meta or meta[a.slot][1] != dt:
+                    return None
+            elif type(a) not in (int, float):
+                return None
+        return "where"
+    if step.fn is np.sum and len(step.args) == 1 and type(step.args[0]) is Ref \
+            and set(step.kwargs or ()) <= _SUM_KWARGS \
+            and (step.kwargs or {}).get("dtype") is None:
+        return "sum"
+    return None
+
+
+def _alias_of(step):
+    """The slot whose memory a step's result may share (a view), or None."""
+    if type(step.out) is not Ref or not step.args or type(step.args[0]) is not Ref:
+        return None
+    kind, fn = step.kind, step.fn
+    if kind == "getitem" or (kind == "attr" and fn in _VIEW_ATTRS) or (
+            kind == "method" and fn in ("reshape", "transpose", "view", "ravel")) or (
+            kind == "call" and getattr(fn, "__name__", "") in _VIEW_FUNCS):
+        return step.args[0].slot
+    return None
+
+
 def _plan_buffers(trace, steps, keep, last_use):
-    """{step index: buffer number} and the buffers' (shape, dtype): each elementwise NumPy
-    result that nothing can alias (its readers are ufuncs, in-place updates or functions
-    that return new arrays; not an output or write-back) is written with ``out=`` into a
-    buffer kept between replays; buffers are shared by slots whose lives do not overlap."""
+    """{step index: (buffer number, how)} and the buffers' (shape, dtype): each NumPy result
+    of an elementwise ufunc, ``matmul``, ``where`` or ``sum`` that nothing can keep (its
+    readers and its views' readers are ufuncs, in-place updates or functions that return new
+    arrays; neither it nor a view of it is an output or write-back) is written with ``out=``
+    into a buffer kept between replays; buffers are shared by slots whose lives (with their
+    views') do not overlap."""
     meta = trace.meta
-    producer = {}
+    producer, how = {}, {}
     for i, step in enumerate(steps):
-        uf = _ufunc_of(step)
-        # (no gufuncs: NumPy's matmul into out= misses BLAS, 2-3x slower)
-        if type(step.out) is Ref and step.out.slot in meta and meta[step.out.slot][0] != () \
-                and _nbytes(meta[step.out.slot]) >= BUFFER_MIN_BYTES and uf is not None \
-                and uf.signature is None:
-            producer[step.out.slot] = i
-    safe = set(producer) - keep
-    for step in steps:
-        if type(step.out) is tuple and len(step.out) == 2 and step.out[0] == "same":
-            safe.discard(step.out[1])
-        kind = step.kind
-        if kind in ("op", "iop", "setitem") or (kind == "call" and (
-                _ufunc_of(step) is not None or getattr(step.fn, "__name__", "") in _FRESH)):
-            if kind == "call" and step.kwargs and "out" in step.kwargs:
-                for s in _refs(step.kwargs, []):
-                    safe.discard(s)
+        if type(step.out) is not Ref or step.out.slot not in meta:
             continue
-        for s in _refs(step.args, []) + _refs(step.kwargs, []):
-            safe.discard(s)
+        m = meta[step.out.slot]
+        if m[0] == () or _nbytes(m) < BUFFER_MIN_BYTES:
+            continue
+        k = _buffered_kind(step, meta)
+        if k is not None:
+            producer[step.out.slot] = i
+            how[i] = k
+    root = {s: s for s in producer}  # slot -> the buffered slot whose memory it may share
+    bad = set()
+    for step in steps:
+        a = _alias_of(step)
+        if a is not None and a in root:
+            root[step.out.slot] = root[a]
+            refs = _refs(step.args[1:], []) + _refs(step.kwargs, [])
+        else:
+            refs = _refs(step.args, []) + _refs(step.kwargs, [])
+            kind = step.kind
+            if kind in ("op", "iop", "setitem") or (kind == "call" and (
+                    _ufunc_of(step) is not None or step.fn is np.where
+                    or getattr(step.fn, "__name__", "") in _FRESH)):
+                if kind == "call" and step.kwargs and "out" in step.kwargs:
+                    bad.update(root[s] for s in _refs(step.kwargs, []) if s in root)
+                refs = ()
+        for s in refs:
+            if s in root:
+                bad.add(root[s])
+        if type(step.out) is tuple and len(step.out) == 2 and step.out[0] == "same" \
+                and step.out[1] in root:
+            bad.add(root[step.out[1]])
+    for s in keep:
+        if s in root:
+            bad.add(root[s])
+    safe = set(producer) - bad
+    end = {}  # buffered slot -> its last use or its views' last use
+    for s, r in root.items():
+        if r in safe:
+            e = last_use.get(s, producer[r])
+            if e > end.get(r, -1):
+                end[r] = e
     dying = {}
     for s in safe:
-        dying.setdefault(last_use.get(s, producer[s]), []).append(s)
+        dying.setdefault(end[s], []).append(s)
     pool, sizes, assign, held = {}, [], {}, {}
+
+    def release(s):
+        b = held.pop(s)
+        pool.setdefault(sizes[b], []).append(b)
     for i, step in enumerate(steps):
+        # (an elementwise ufunc may write over an operand that dies here, read directly:
+        # the same element positions; other steps only after they ran)
+        direct = {a.slot for a in step.args if type(a) is Ref}
+        later = []
         for s in dying.get(i, ()):
             if s in held and producer[s] != i:
-                b = held.pop(s)
-                pool.setdefault(sizes[b], []).append(b)
+                if how.get(i) == "ufunc" and steps[i].kind != "iop" and s in direct and \
+                        _ufunc_of(step).signature is None and all(
+                            root.get(a) != s or a == s for a in direct):
+                    release(s)
+                else:
+                    later.append(s)
         if type(step.out) is Ref and step.out.slot in safe:
             s = step.out.slot
             key = meta[s]
@@ -565,10 +711,12 @@ def _plan_buffers(trace, steps, keep, last_use):
             if b is None:
                 b = len(sizes)
                 sizes.append(key)
-            assign[i] = b
+            assign[i] = (b, how[i])
             held[s] = b
-            if last_use.get(s, i) == i:  # never read: free again at once
-                pool.setdefault(key, []).append(held.pop(s))
+            if end[s] == i:  # never read: free again at once
+                release(s)
+        for s in later:
+            release(s)
     return assign, sizes
 
 
@@ -686,7 +834,7 @@ def _emit_segment(w, body, ind, steps, seg, meta, assign, last_use, keep, frees,
         i = defined[slot]
         dt = meta[slot][1]
         if i in assign:
-            body(f"{ind}s{slot} = B{assign[i]}")
+            body(f"{ind}s{slot} = B{assign[i][0]}")
         else:
             body(f"{ind}s{slot} = {w.const(np.empty)}({shape!r}, {w.const(dt)})")
     flat = {}
