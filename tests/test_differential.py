@@ -360,6 +360,13 @@ v7 = torch.flip(v5, dims=(-1,))
 v8 = torch.rot90(v3.reshape(1, 2))
 v5 /= 4
 """),
+    # rms_norm_rounding: x * rsqrt(mean(x^2) + eps) as PyTorch computes it (x / sqrt(...)
+    # gave -1.0 where PyTorch gives -0.9999999999999999; frac makes it visible) (lead)
+    (set(), """
+x2 = torch.tensor([-1.58], dtype=torch.float64, requires_grad=True)
+v8 = torch.nn.functional.rms_norm(x2, (1,))
+v11 = torch.frac(v8[0])
+"""),
 ]
 
 

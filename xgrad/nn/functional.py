@@ -855,7 +855,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     if eps is None:
         eps = _x.finfo(input.dtype).eps
-    out = input / _x.sqrt(_R.mean(input * input, axis=axes, keepdims=True) + eps)
+    # x * rsqrt(.), as PyTorch computes it: x / sqrt(.) rounds differently (rms_norm of one
+    # element is -1.0 there, -0.9999999999999999 in PyTorch; differential test, seed in the
+    # cpu long run of 21:23)
+    out = input * _x.rsqrt(_R.mean(input * input, axis=axes, keepdims=True) + eps)
     return out if weight is None else out * weight
 
 
