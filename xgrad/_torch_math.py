@@ -458,15 +458,18 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     out = xp.moveaxis(xp.take(am, starts, axis=0), 0, d)
     result = [_wrap(out, x._device)]
     if return_inverse:
-        inv = run if flat and x.ndim != 1 else run
-        result.append(_wrap(xp.reshape(inv, tuple(x.shape)) if flat else inv, x._device))
+        result.append(_wrap(xp.reshape(run, tuple(x.shape)) if flat else run, x._device))
     if return_counts:
-        if n:
-            ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=a.device)])
-            result.append(_wrap(xp.astype(ends - starts, xp.int64), x._device))
-        else:
-            result.append(_wrap(xp.zeros((0,), dtype=xp.int64, device=a.device), x._device))
+        result.append(_wrap(_run_lengths(xp, starts, n, a.device), x._device))
     return result[0] if len(result) == 1 else tuple(result)
+
+
+def _run_lengths(xp, starts, n, device):
+    """The lengths of the runs that begin at ``starts`` in ``n`` sorted items (int64)."""
+    if not n:
+        return xp.zeros((0,), dtype=xp.int64, device=device)
+    ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=device)])
+    return xp.astype(ends - starts, xp.int64)
 
 
 def unique_dim(input, dim, sorted=True, return_inverse=False, return_counts=False):  # noqa: A002
@@ -508,11 +511,7 @@ def unique_dim(input, dim, sorted=True, return_inverse=False, return_counts=Fals
         group = xp.cumulative_sum(xp.astype(change, xp.int64)) - 1
         result.append(_wrap(xp.take(group, xp.argsort(order), axis=0), x._device))
     if return_counts:
-        if n:
-            ends = xp.concat([starts[1:], xp.asarray([n], dtype=starts.dtype, device=a.device)])
-            result.append(_wrap(xp.astype(ends - starts, xp.int64), x._device))
-        else:
-            result.append(_wrap(xp.zeros((0,), dtype=xp.int64, device=a.device), x._device))
+        result.append(_wrap(_run_lengths(xp, starts, n, a.device), x._device))
     return result[0] if len(result) == 1 else tuple(result)
 
 

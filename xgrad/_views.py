@@ -186,24 +186,13 @@ def _rederive_graph_under(g, root):
     """After a recorded write joined detached tensor ``g``'s graph: the live views of
     ``root`` taken from ``g`` get their ``grad_fn`` from ``g``'s new graph position
     (their data already follows the root)."""
-    from ._tensor import unary
     for v in _live(root):
         if v is g or v._gbase is not g:
             continue
         gg, sub = _graph_base(v)
         if gg is not g:
             continue
-        _DERIVING[0] = True
-        try:
-            t = g
-            for op, params in sub:
-                t = unary(op, t, params)
-        finally:
-            _DERIVING[0] = False
-        v._data = t._data
-        v._grad_fn = t._grad_fn
-        v._output_nr = t._output_nr
-        v._requires_grad = t._requires_grad
+        _rederive_recorded(v, g, sub)
 
 
 def run_chain(xp, data, chain):
@@ -232,6 +221,23 @@ def _derive_data(xp, data, chain):
 _DERIVING = [False]
 
 
+def _rederive_recorded(v, base, chain):
+    """View ``v`` re-taken from ``base`` through ``chain`` as recorded ops: its data and
+    its position in the graph (grad_fn, output number, requires_grad)."""
+    from ._tensor import unary
+    _DERIVING[0] = True
+    try:
+        t = base
+        for op, params in chain:
+            t = unary(op, t, params)
+    finally:
+        _DERIVING[0] = False
+    v._data = t._data
+    v._grad_fn = t._grad_fn
+    v._output_nr = t._output_nr
+    v._requires_grad = t._requires_grad
+
+
 def rederive(root, recorded):
     """Bring every live view of ``root`` up to date with its data, and (``recorded``:
     the root's graph position moved) with its ``grad_fn``."""
@@ -240,21 +246,10 @@ def rederive(root, recorded):
         return
     dev = root._device
     xp = dev.xp
-    from ._tensor import unary
     for v in views:
         chain = v._chain
         if recorded and not _has_detach(chain) and root._requires_grad and _GRAD.enabled:
-            _DERIVING[0] = True
-            try:
-                t = root
-                for op, params in chain:
-                    t = unary(op, t, params)
-            finally:
-                _DERIVING[0] = False
-            v._data = t._data
-            v._grad_fn = t._grad_fn
-            v._output_nr = t._output_nr
-            v._requires_grad = t._requires_grad
+            _rederive_recorded(v, root, chain)
         else:
             v._data = _derive_data(xp, root._data, chain)
         v._vc = root._vc
