@@ -50,10 +50,15 @@ def digits_batch(batch: int, seed: int = 0):
 
 
 def xgrad_step_fn(model, lr=3e-3):
-    """The example's step (``examples/_common.py``): zero_grad, forward, loss,
-    backward, Adam step; returns the loss (detached)."""
-    opt = xgrad.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = xgrad.nn.CrossEntropyLoss()
+    """The example's step (``examples/_common.py``) in xgrad."""
+    return adam_step_fn(xgrad, model, lr)
+
+
+def adam_step_fn(lib, model, lr=3e-3):
+    """The example's step in ``lib`` (xgrad or torch, the same code): zero_grad,
+    forward, loss, backward, Adam step; returns the loss (detached)."""
+    opt = lib.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = lib.nn.CrossEntropyLoss()
 
     def step(xb, yb):
         opt.zero_grad()
@@ -129,16 +134,7 @@ def build(batch: int = 32, compiled=("xgrad.compile", "torch.compile")) -> dict:
         model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 128),
                                     torch.nn.ReLU(), torch.nn.Dropout(0.1),
                                     torch.nn.Linear(128, 10))
-        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-        loss_fn = torch.nn.CrossEntropyLoss()
-
-        def step(xb, yb):
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-            return loss.detach()
-        return step
+        return adam_step_fn(torch, model)
     teager = torch_step_fn()
     peers["torch"] = lambda: teager(xt, yt)
     if "torch.compile" in compiled:
