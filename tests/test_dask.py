@@ -193,6 +193,21 @@ def test_softmax_family_of_empty_tensors(dim):
     assert x.grad.shape == (0, 2)
 
 
+def test_writes_into_empty_regions():
+    # Dask's setitem refuses an empty selection; PyTorch writes nothing (found by the
+    # differential test on dask with in-place writes on)
+    x = xgrad.asarray(np.zeros((0, 3, 1)), device="dask", requires_grad=True)
+    v = x.clone()
+    v[-1:, ::1, :] = xgrad.zeros((0, 3, 1), device="dask", dtype=xgrad.float64)
+    w = xgrad.asarray(np.arange(6.0).reshape(2, 3), device="dask")
+    w[:, 1:1] = 5.0
+    assert_close(w, np.arange(6.0).reshape(2, 3))
+    v.sum().backward()
+    assert x.grad.shape == (0, 3, 1)
+    with pytest.raises(RuntimeError):  # a value that does not broadcast still raises
+        w[0:0] = xgrad.ones(5, device="dask", dtype=xgrad.float64)
+
+
 def test_training_loop_with_gradient_accumulation():
     rng = np.random.default_rng(0)
     X, t = rng.standard_normal((40, 3)), rng.standard_normal(40)

@@ -103,8 +103,18 @@ def _setitem_forward(xp, x, values, *, key):
         key = tuple(k for k in key if k is not None)
         if hasattr(values, "shape"):
             values = xp.reshape(xp.broadcast_to(values, region), tuple(out[key].shape))
+    region = tuple(out[key].shape)
+    if 0 in region and _broadcasts_to(getattr(values, "shape", ()), region):
+        return out  # an empty region: nothing to write (Dask refuses even that)
     out[key] = values
     return out
+
+
+def _broadcasts_to(shape, target):
+    shape = tuple(shape)
+    if len(shape) > len(target):
+        return False
+    return all(s in (1, t) for s, t in zip(shape[::-1], target[::-1]))
 
 
 def _setitem_vjps(xp, g, out, x, values, *, key):
