@@ -646,6 +646,28 @@ def test_buffered_matmul_where_sum_and_their_views(device, rng, dtype, monkeypat
         a = a * 1.5
 
 
+@pytest.mark.parametrize("fuse", [False, True])
+def test_buffers_keep_eager_layouts(device, rng, fuse, monkeypatch):
+    # x.T * 3 is laid out as x.T in eager mode (NumPy keeps the operands' order): a C-ordered
+    # buffer or block would change the rounding of the reduction that follows (differential
+    # seed 1045, stress mode); such results stay fresh arrays
+    from xgrad._compile import _program
+    monkeypatch.setattr(_program, "BUFFER_MIN_BYTES", 0)
+    if fuse:
+        monkeypatch.setattr(_program, "FUSE_MIN_ELEMENTS", 3)
+        monkeypatch.setattr(_program, "FUSE_BLOCK", 64)
+    x = make(rng.standard_normal((4099, 3)) * 1e3, device, dtype=xgrad.float64)
+
+    def f(x):
+        y = x.T * 3.0
+        z = xgrad.sin(y) * y
+        return z.sum(1), (y @ x).sum(), xgrad.where(y > 0, y, 0.0).sum(1)
+
+    cf = xgrad.compile(f)
+    for _ in range(3):
+        assert all(_same(a, b) for a, b in zip(cf(x), f(x)))
+
+
 # -- the differential generator's programs, compiled ----------------------------------------
 
 def _program_step(program):

@@ -644,7 +644,9 @@ def _plan_buffers(trace, steps, keep, last_use):
         if type(step.out) is not Ref or step.out.slot not in meta:
             continue
         m = meta[step.out.slot]
-        if m[0] == () or _nbytes(m) < BUFFER_MIN_BYTES:
+        if m[0] == () or _nbytes(m) < BUFFER_MIN_BYTES or step.out.slot in trace.not_c:
+            # (a result eager mode lays out otherwise, e.g. ``x.T * 2``: NumPy keeps the
+            # operands' order; a C-ordered buffer would change later reductions' rounding)
             continue
         k = _buffered_kind(step, meta)
         if k is not None:
@@ -742,11 +744,13 @@ def _block_ufunc(step):
     return _ufunc_of(step)
 
 
-def _fusable(step, meta):
+def _fusable(step, meta, not_c=()):
     """The shape of an elementwise NumPy step whose array operands all have its output's
-    shape (or are 0-d, or Python numbers), or None."""
+    shape (or are 0-d, or Python numbers) and whose traced result was C-contiguous (the
+    blocks' layout), or None."""
     out = _block_target(step)
-    uf = None if out is None or out.slot not in meta else _block_ufunc(step)
+    uf = None if out is None or out.slot not in meta or out.slot in not_c \
+        else _block_ufunc(step)
     if uf is None or uf.signature is not None:  # (generalized ufuncs, matmul: not elementwise)
         return None
     shape = meta[out.slot][0]
@@ -769,7 +773,7 @@ def _plan_segments(trace, steps, keep, last_use):
     segments = {}
     run, shape = [], None
     for i, step in enumerate(steps + [None]):
-        sh = None if step is None else _fusable(step, trace.meta)
+        sh = None if step is None else _fusable(step, trace.meta, trace.not_c)
         if sh is not None and sh == shape:
             run.append(i)
             continue

@@ -425,6 +425,7 @@ class Trace:
         self.nslots = 0
         self.meta = {}            # slot -> (shape, dtype) of the NumPy arrays
         self.ameta = {}           # slot -> (shape, dtype) of other backends' arrays
+        self.not_c = set()        # slots whose traced NumPy array was not C-contiguous
         self.cupy = False         # whether CuPy arrays were traced
         self.by_value = weakref.WeakValueDictionary()  # id(array) -> its tracer
         self.inputs = []          # (slot, path)
@@ -551,6 +552,8 @@ class Trace:
         self.nslots = slot + 1
         if type(value) is np.ndarray:  # (what buffer reuse needs to know of a slot)
             self.meta[slot] = (value.shape, value.dtype)
+            if not value.flags.c_contiguous:  # (eager mode's layout: a buffer must match it)
+                self.not_c.add(slot)
         else:  # (any backend's arrays: what fused kernels need, _fuse.py)
             shape = getattr(value, "shape", None)
             if type(shape) is tuple and hasattr(value, "dtype"):
