@@ -206,6 +206,8 @@ def test_writes_into_empty_regions():
     assert x.grad.shape == (0, 3, 1)
     with pytest.raises(RuntimeError):  # a value that does not broadcast still raises
         w[0:0] = xgrad.ones(5, device="dask", dtype=xgrad.float64)
+    w[2:, xgrad.asarray([0, 2], device="dask")] = xgrad.zeros((0, 2), device="dask", dtype=w.dtype)
+    assert_close(w, np.arange(6.0).reshape(2, 3))
 
 
 def test_training_loop_with_gradient_accumulation():

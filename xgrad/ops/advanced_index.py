@@ -568,7 +568,8 @@ def _embed(xp, x, plan, y_new):
         y_new = xp.reshape(y_new, keep)
     key = tuple(k for k in plan.basic if k is not None)
     if key:
-        out[key] = y_new
+        if 0 not in tuple(y_new.shape):  # (an empty basic part: nothing; Dask refuses it)
+            out[key] = y_new
     else:
         out = xp.reshape(y_new, plan.x_shape)
     return out
