@@ -67,9 +67,6 @@ EXCLUSIONS: dict[str, dict[str, str]] = {
     },
     "dask": {
         **_COMMON,
-        "inplace": "Dask arrays are immutable and have unknown sizes after boolean masks; "
-                   "in-place writes are covered on cpu/strict",
-        "setitem": "as 'inplace'",
         "index_bool": "boolean masks give Dask arrays of unknown size",
         "linalg": "Dask lacks det/inv/eigh/solve (DaskUnsupported by design)",
     },
