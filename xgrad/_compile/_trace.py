@@ -97,13 +97,18 @@ def user_location():
 class Tracer:
     """A backend array under a trace: the real ``value`` and its program ``slot``."""
 
-    __slots__ = ("value", "slot", "trace", "__weakref__")
+    __slots__ = ("value", "slot", "trace", "owner", "__weakref__")
     __array_priority__ = 1e6  # NumPy defers its operators to ours
 
-    def __init__(self, value, slot, trace):
+    def __init__(self, value, slot, trace, owner=None):
         self.value = value
         self.slot = slot
         self.trace = trace
+        # the tracer of the array whose memory ``value`` views (``value.base``), held as
+        # the real view holds its base: eager mode's refcount checks on a root's buffer
+        # (``_views._exclusive``: "does a saved value or anyone else view this buffer?")
+        # then count a traced view that a graph node saved, as they count the real one
+        self.owner = owner
 
     @property
     def shape(self):
@@ -560,7 +565,13 @@ class Trace:
                 self.ameta[slot] = (shape, value.dtype)
                 if type(value).__module__.startswith("cupy"):
                     self.cupy = True
-        tracer = Tracer(value, slot, self)
+        owner = None
+        base = getattr(value, "base", None)
+        if base is not None and _is_array(base):
+            owner = self.by_value.get(id(base))
+            if owner is not None and owner.value is not base:
+                owner = None
+        tracer = Tracer(value, slot, self, owner)
         self.by_value[id(value)] = tracer  # (weak: a reference would change refcounts)
         return tracer
 
