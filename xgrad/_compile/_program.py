@@ -19,7 +19,7 @@ from ..autograd.graph import FREED_MESSAGE, _GraphNode
 from ..backends._numpy import ignore_fp_errors, restore_fp_errors
 from ._fuse import plan_kernels
 from ._simplify import simplify
-from ._trace import Ref, _BINARY, _UNARY, OPS
+from ._trace import Ref, _BINARY, _UNARY, OPS, _refs
 
 __all__ = ["Program", "build_program", "REUSE_BUFFERS"]
 
@@ -198,19 +198,6 @@ def _has_ref(x) -> bool:
     if t is dict:
         return any(_has_ref(v) for v in x.values())
     return False
-
-
-def _refs(x, found):
-    t = type(x)
-    if t is Ref:
-        found.append(x.slot)
-    elif t is tuple or t is list:
-        for v in x:
-            _refs(v, found)
-    elif t is dict:
-        for v in x.values():
-            _refs(v, found)
-    return found
 
 
 def _pattern(out):

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ._trace import Ref, Step, OPS
+from ._trace import Ref, Step, OPS, _refs
 
 __all__ = ["simplify"]
 
@@ -40,19 +40,6 @@ _NONDETERMINISTIC = frozenset(("empty", "empty_like"))
 # with a result of its argument's shape and dtype, the argument itself
 _SAME_META_IDENTITY = frozenset(("reshape", "astype", "asarray", "broadcast_to",
                                  "ascontiguousarray", "squeeze"))
-
-
-def _refs(x, found):
-    t = type(x)
-    if t is Ref:
-        found.append(x.slot)
-    elif t is tuple or t is list:
-        for v in x:
-            _refs(v, found)
-    elif t is dict:
-        for v in x.values():
-            _refs(v, found)
-    return found
 
 
 def _subst(x, alias):

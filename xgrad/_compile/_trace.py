@@ -74,6 +74,21 @@ class Ref:
         return f"s{self.slot}"
 
 
+def _refs(x, found):
+    """The slots that ``x`` (a template of arguments: Refs in tuples, lists and dicts)
+    refers to, appended to ``found``."""
+    t = type(x)
+    if t is Ref:
+        found.append(x.slot)
+    elif t is tuple or t is list:
+        for v in x:
+            _refs(v, found)
+    elif t is dict:
+        for v in x.values():
+            _refs(v, found)
+    return found
+
+
 def _is_array(x) -> bool:
     return hasattr(type(x), "__array_namespace__") and not isinstance(x, type)
 
