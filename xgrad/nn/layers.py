@@ -309,17 +309,23 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
+def _init_affine(module, affine, n, device, dtype):
+    """The learnt per-channel scale (weight, ones) and shift (bias, zeros) of a
+    normalisation, or None for both when ``affine`` is False."""
+    if affine:
+        module.weight = Parameter(_x.ones(n, device=device, dtype=dtype))
+        module.bias = Parameter(_x.zeros(n, device=device, dtype=dtype))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
 def _init_norm(module, num_features, eps, momentum, affine, track_running_stats, device, dtype):
     """The parameters (weight 1, bias 0) and running statistics that batch and instance
     normalisation share."""
     module.num_features, module.eps, module.momentum = num_features, eps, momentum
     module.affine, module.track_running_stats = affine, track_running_stats
-    if affine:
-        module.weight = Parameter(_x.ones(num_features, device=device, dtype=dtype))
-        module.bias = Parameter(_x.zeros(num_features, device=device, dtype=dtype))
-    else:
-        module.register_parameter("weight", None)
-        module.register_parameter("bias", None)
+    _init_affine(module, affine, num_features, device, dtype)
     if track_running_stats:
         module.register_buffer("running_mean", _x.zeros(num_features, device=device, dtype=dtype))
         module.register_buffer("running_var", _x.ones(num_features, device=device, dtype=dtype))
@@ -614,12 +620,7 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = Parameter(_x.ones(num_channels, device=device, dtype=dtype))
-            self.bias = Parameter(_x.zeros(num_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _init_affine(self, affine, num_channels, device, dtype)
 
     def forward(self, x):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
