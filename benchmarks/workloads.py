@@ -188,6 +188,15 @@ def _finish(workload, peers, reference, rtol=1e-4, atol=1e-5):
     return peers
 
 
+def _torch_grad_step(xt, loss):
+    """A PyTorch step: the gradient of the scalar ``loss(xt)`` w.r.t. the leaf ``xt``."""
+    def step():
+        xt.grad = None
+        loss(xt).backward()
+        return xt.grad
+    return step
+
+
 def _ready(jax, fn):
     """A jitted call that waits for its result (JAX dispatches asynchronously)."""
     return lambda *a: jax.block_until_ready(fn(*a))
@@ -326,13 +335,7 @@ def _w1_compiled(xp, x0, xg, tdevice, forward_only, no_grad):
                         return f(xt)
                 return step
             return lambda: f(xt)
-        f = compiler(lambda x: _chain(x, torch.tanh, torch.sin).sum())
-
-        def step():
-            xt.grad = None
-            f(xt).backward()
-            return xt.grad
-        return step
+        return _torch_grad_step(xt, compiler(lambda x: _chain(x, torch.tanh, torch.sin).sum()))
 
     def jax_peer(jax, jnp):
         xj = jax.device_put(jnp.asarray(x0))
@@ -570,13 +573,7 @@ def build_w3(xp, device, tdevice, n=4_000_000, compiled=COMPILED):
     if compiled:
         def torch_peer(torch, compiler):
             xt = torch.tensor(x0, device=tdevice, requires_grad=True)
-            f = compiler(lambda x: w3_expression(torch, x))
-
-            def step():
-                xt.grad = None
-                f(xt).backward()
-                return xt.grad
-            return step
+            return _torch_grad_step(xt, compiler(lambda x: w3_expression(torch, x)))
 
         def jax_peer(jax, jnp):
             xj = jnp.asarray(x0)
