@@ -313,8 +313,6 @@ def _put_generic(op, xp, base, value, params):
 
 def put_chain(xp, base, chain, value):
     """``base`` (raw) with the chain's view of it replaced by ``value``: a new array."""
-    if 0 in tuple(value.shape):  # an empty region: nothing changes (Dask's setitem refuses it)
-        return xp.asarray(base, copy=True)
     bases = [base]
     for op, params in chain[:-1]:
         bases.append(op.forward(xp, bases[-1], **params) if params else op.forward(xp, bases[-1]))
