@@ -345,8 +345,8 @@ def frexp(input):
     safe = xp.where(nonzero, mag, 1.0)
     e = xp.floor(xp.log2(safe)) + 1
     # the log2 may round across a power of two: fix up by one
-    m = _power_of_two_factors(xp, e, nonzero)
-    m = a * m[0] * m[1]
+    low, high = _power_of_two_factors(xp, e, nonzero)
+    m = a * low * high
     e = xp.where(xp.abs(m) >= 1, e + 1, xp.where(xp.abs(m) < 0.5, e - 1, e))
     e = xp.where(nonzero, e, 0.0)
     m = _t(input)  # times powers of two: exact
